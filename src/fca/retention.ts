@@ -1,0 +1,148 @@
+/**
+ * FCA retention settings and the per-layer sequence plan they imply.
+ *
+ * A layer with retention `r` keeps [CLS] plus the `r - 1` best-scored tokens
+ * ("fine" tokens) and merges the remaining `T` real tokens into
+ * `C = min(K, T)` clusters. With `r' = min(r, n)` a layer reduces only when
+ * `r' + C < n`; otherwise the sequence passes through unchanged.
+ */
+
+/** Retention given per layer as fractions of each sequence's real input length, or as token counts. */
+export type Retention =
+  | { kind: 'fractions'; values: number[] }
+  | { kind: 'counts'; values: number[] };
+
+/** Options that select an FCA pass; `retention` undefined means a dense pass. */
+export interface FcaOptions {
+  /** One fraction in (0, 1] per layer, or a single fraction for every layer. */
+  retention?: number | number[];
+  /** One token count (>= 1, never growing with depth) per layer, or a single count for every layer. */
+  retentionCounts?: number | number[];
+  /** Clusters per layer, `K`; 0 drops the tail (PoWER-BERT). Default 2. */
+  clusters?: number;
+}
+
+/** Validated FCA settings: `null` for a dense pass. */
+export interface FcaSettings {
+  retention: Retention;
+  clusters: number;
+}
+
+export const DEFAULT_CLUSTERS = 2;
+
+/** Error raised for FCA options that cannot be used; the message names the value and the fix. */
+export class RetentionError extends Error {
+  override name = 'RetentionError';
+}
+
+/** Formats an option value for a message; unlike JSON.stringify it shows NaN and Infinity as themselves. */
+function formatValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
+}
+
+function expandPerLayer(value: number | number[], numLayers: number, option: string): number[] {
+  const values = Array.isArray(value) ? value : [value];
+  if (values.length === 1) return new Array<number>(numLayers).fill(values[0]);
+  if (values.length !== numLayers) {
+    throw new RetentionError(
+      `${option} has ${values.length} values but the model has ${numLayers} layers; give one value per layer or a single value for all.`,
+    );
+  }
+  return values.slice();
+}
+
+/** Validates user FCA options against a model's layer count; returns null for a dense pass. */
+export function resolveFcaOptions(options: FcaOptions | undefined, numLayers: number): FcaSettings | null {
+  if (!options) return null;
+  const { retention, retentionCounts } = options;
+  if (retention !== undefined && retentionCounts !== undefined) {
+    throw new RetentionError('retention and retentionCounts were both given; choose fractions or counts, not both.');
+  }
+
+  const clusters = options.clusters ?? DEFAULT_CLUSTERS;
+  if (!Number.isInteger(clusters) || clusters < 0) {
+    throw new RetentionError(`clusters must be a non-negative integer, got ${formatValue(clusters)}; use 0 to drop the tail.`);
+  }
+
+  if (retention !== undefined) {
+    const values = expandPerLayer(retention, numLayers, 'retention');
+    values.forEach((f, layer) => {
+      if (typeof f !== 'number' || !Number.isFinite(f) || f <= 0 || f > 1) {
+        throw new RetentionError(
+          `retention fraction ${formatValue(f)} at layer ${layer} is outside (0, 1]; give a fraction such as 0.5.`,
+        );
+      }
+    });
+    return { retention: { kind: 'fractions', values }, clusters };
+  }
+
+  if (retentionCounts !== undefined) {
+    const values = expandPerLayer(retentionCounts, numLayers, 'retentionCounts');
+    values.forEach((c, layer) => {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 1) {
+        throw new RetentionError(
+          `retention count ${formatValue(c)} at layer ${layer} must be an integer >= 1 ([CLS] is always kept).`,
+        );
+      }
+      if (layer > 0 && c > values[layer - 1]) {
+        throw new RetentionError(
+          `retention counts grow from ${values[layer - 1]} at layer ${layer - 1} to ${c} at layer ${layer}; counts must not increase with depth.`,
+        );
+      }
+    });
+    return { retention: { kind: 'counts', values }, clusters };
+  }
+
+  if (options.clusters !== undefined) {
+    throw new RetentionError('clusters was given without retention or retentionCounts; add a retention setting, or drop clusters for a dense pass.');
+  }
+  return null;
+}
+
+/** Fine tokens a sequence of `n0` real input tokens keeps at a layer with fraction `f`. */
+export function fractionToCount(f: number, n0: number): number {
+  return Math.max(1, Math.ceil(f * n0 - 1e-6));
+}
+
+/** What one layer does to one sequence. */
+export interface LayerStep {
+  /** Tokens entering the layer (attention runs on these). */
+  nIn: number;
+  /** Whether the layer shortens the sequence. */
+  reduces: boolean;
+  /** Fine tokens kept, [CLS] included (equals nIn when the layer does not reduce). */
+  fine: number;
+  /** Clusters appended after the fine tokens (0 when the layer does not reduce). */
+  clusters: number;
+  /** Tokens leaving the layer (the feed-forward sub-layer runs on these). */
+  nOut: number;
+}
+
+/** Plans every layer of a pass over a sequence of `n0` real tokens; a dense pass keeps `n0` at every layer. */
+export function planLayers(n0: number, numLayers: number, settings: FcaSettings | null): LayerStep[] {
+  const steps: LayerStep[] = [];
+  let n = n0;
+  for (let layer = 0; layer < numLayers; layer++) {
+    if (!settings) {
+      steps.push({ nIn: n, reduces: false, fine: n, clusters: 0, nOut: n });
+      continue;
+    }
+    const { retention, clusters: k } = settings;
+    const requested =
+      retention.kind === 'fractions' ? fractionToCount(retention.values[layer], n0) : retention.values[layer];
+    const fine = Math.min(requested, n);
+    const clusters = Math.min(k, n - fine);
+    if (fine + clusters < n) {
+      steps.push({ nIn: n, reduces: true, fine, clusters, nOut: fine + clusters });
+      n = fine + clusters;
+    } else {
+      steps.push({ nIn: n, reduces: false, fine: n, clusters: 0, nOut: n });
+    }
+  }
+  return steps;
+}
+
+/** Sequence length after each layer's reduction (`tokens_per_layer`). */
+export function tokensPerLayer(steps: LayerStep[]): number[] {
+  return steps.map((step) => step.nOut);
+}
