@@ -1,0 +1,14 @@
+import * as kernels from './kernel-checks.js';
+import * as models from './model-checks.js';
+
+const harness = { ...kernels, ...models };
+
+declare global {
+  interface Window {
+    harness: typeof harness;
+    harnessReady: boolean;
+  }
+}
+
+window.harness = harness;
+window.harnessReady = true;

@@ -1,0 +1,94 @@
+// Whole-model checks: the WebGPU engine against the float64 reference and
+// against PyTorch golden outputs, on the real checkpoints served under /shared/.
+import { FcaModel } from '../../src/engine/session.js';
+import { resolveFcaOptions, tokensPerLayer } from '../../src/fca/retention.js';
+import { createGpuContext } from '../../src/gpu/device.js';
+import { loadModelFiles, type ModelFiles } from '../../src/model/load.js';
+import { referenceForward } from '../../src/reference/forward.js';
+import type { ClassifyInput, ClassifyOptions } from '../../src/types.js';
+
+const loaded = new Map<string, { files: ModelFiles; model: FcaModel }>();
+
+async function modelFor(url: string) {
+  let entry = loaded.get(url);
+  if (!entry) {
+    const files = await loadModelFiles(url);
+    const model = new FcaModel(files, await createGpuContext());
+    await model.warmUp();
+    entry = { files, model };
+    loaded.set(url, entry);
+  }
+  return entry;
+}
+
+/** The golden settings that have FCA options in the engine's terms. */
+export const GOLDEN_SETTINGS: Record<string, ClassifyOptions | undefined> = {
+  dense: undefined,
+  'r50-k2': { retention: 0.5, clusters: 2 },
+  'r70-50-40-30-k1': { retention: [0.7, 0.5, 0.4, 0.3], clusters: 1 },
+  'r60-40-30-20-k3': { retention: [0.6, 0.4, 0.3, 0.2], clusters: 3 },
+  'r50-drop': { retention: 0.5, clusters: 0 },
+};
+
+interface GoldenRecord {
+  input_ids: number[];
+  token_type_ids: number[];
+  [setting: string]: unknown;
+}
+
+/** Runs every golden record through the engine (batched) for one setting and reports the worst disagreement. */
+export async function checkGolden(modelUrl: string, setting: string) {
+  const { model } = await modelFor(modelUrl);
+  const text = await (await fetch(`${modelUrl}golden.jsonl`)).text();
+  const records = text.trim().split('\n').map((line) => JSON.parse(line) as GoldenRecord);
+  const inputs: ClassifyInput[] = records.map((r) => ({ input_ids: r.input_ids, token_type_ids: r.token_type_ids }));
+  const results = await model.classify(inputs, { ...GOLDEN_SETTINGS[setting] });
+  let maxLogitError = 0;
+  const mismatches: string[] = [];
+  records.forEach((record, i) => {
+    const expected = record[setting] as { logits: number[]; tokens_per_layer: number[]; flops: number };
+    const got = results[i];
+    got.logits.forEach((v, k) => (maxLogitError = Math.max(maxLogitError, Math.abs(v - expected.logits[k]))));
+    if (JSON.stringify(got.tokens_per_layer) !== JSON.stringify(expected.tokens_per_layer)) {
+      mismatches.push(`record ${i}: tokens_per_layer ${JSON.stringify(got.tokens_per_layer)} != ${JSON.stringify(expected.tokens_per_layer)}`);
+    }
+    if (got.flops !== expected.flops) mismatches.push(`record ${i}: flops ${got.flops} != ${expected.flops}`);
+  });
+  return { records: records.length, maxLogitError, mismatches };
+}
+
+/** Runs texts through the engine and the float64 reference with the same options (trace on) and compares everything. */
+export async function checkAgainstReference(modelUrl: string, texts: ClassifyInput[], options: ClassifyOptions & { batchSize?: number }) {
+  const { files, model } = await modelFor(modelUrl);
+  const results = await model.classify(texts, { ...options, trace: true });
+  const fca = resolveFcaOptions(options, files.config.numLayers);
+  let maxLogitError = 0;
+  const mismatches: string[] = [];
+  texts.forEach((input, i) => {
+    const encoded = model.encode(input);
+    const expected = referenceForward(files.config, files.weights, encoded.inputIds, encoded.tokenTypeIds, fca);
+    const got = results[i];
+    got.logits.forEach((v, k) => (maxLogitError = Math.max(maxLogitError, Math.abs(v - expected.logits[k]))));
+    if (JSON.stringify(got.tokens_per_layer) !== JSON.stringify(expected.tokensPerLayer)) {
+      mismatches.push(`input ${i}: tokens_per_layer ${JSON.stringify(got.tokens_per_layer)} != ${JSON.stringify(expected.tokensPerLayer)}`);
+    }
+    if (got.flops !== expected.flops) mismatches.push(`input ${i}: flops ${got.flops} != ${expected.flops}`);
+    const positions = got.trace?.map((layer) => layer.positions);
+    if (JSON.stringify(positions) !== JSON.stringify(expected.positions)) {
+      mismatches.push(`input ${i}: trace ${JSON.stringify(positions)} != reference ${JSON.stringify(expected.positions)}`);
+    }
+  });
+  return { maxLogitError, mismatches, tokensPerLayer: results.map((r) => r.tokens_per_layer), labels: results.map((r) => r.label) };
+}
+
+/** Classifies with the engine only, for checks on results and errors. */
+export async function classify(modelUrl: string, inputs: ClassifyInput[], options: ClassifyOptions = {}) {
+  const { model } = await modelFor(modelUrl);
+  try {
+    return { results: await model.classify(inputs, options) };
+  } catch (error) {
+    return { error: `${(error as Error).name}: ${(error as Error).message}` };
+  }
+}
+
+export { tokensPerLayer };

@@ -1,0 +1,173 @@
+// FCA token reduction for one layer, over a padded batch:
+//   attentionColumnScores  s[j] = (1/H) sum_h (sum_{i<n} P[h,i,j] - P[h,j,j])
+//   topKSelect             keep [CLS] and the best fine-1 others (ties to the lower position)
+//   assignDestinations     fine tokens keep their order; tail token q joins cluster floor(q*C/T)
+//   gatherMerge            new sequence = fine rows, then score-softmax weighted cluster averages
+// seqInfo holds (nIn, fine, clusters, nOut) per sequence for this layer; a
+// sequence with nOut == nIn does not reduce and is copied unchanged.
+// Every loop runs over a sequence's own real tokens, so its result does not
+// depend on the padded length or on its position in the batch.
+
+struct Params {
+  batch: u32,
+  seqStride: u32,   // padded rows per sequence entering the layer
+  outStride: u32,   // padded rows per sequence after the reduction
+  hidden: u32,
+  numHeads: u32,
+  infoBase: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> seqInfo: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> probs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(4) var<storage, read> scoresIn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> keep: array<u32>;
+@group(0) @binding(6) var<storage, read> keepIn: array<u32>;
+@group(0) @binding(7) var<storage, read_write> destination: array<i32>;  // per input row: output row, or -1 when dropped
+@group(0) @binding(8) var<storage, read_write> source: array<u32>;       // per output fine row: input row
+@group(0) @binding(9) var<storage, read> destinationIn: array<i32>;
+@group(0) @binding(10) var<storage, read> sourceIn: array<u32>;
+@group(0) @binding(11) var<storage, read> hiddenIn: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read_write> hiddenOut: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> originsIn: array<i32>;
+@group(0) @binding(14) var<storage, read_write> originsOut: array<i32>;
+
+@compute @workgroup_size(64)
+fn attentionColumnScores(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let b = gid.y;
+  let n = seqInfo[params.infoBase + b].x;
+  if (b >= params.batch || j >= n) {
+    return;
+  }
+  let stride = params.seqStride;
+  var total = 0.0;
+  for (var h = 0u; h < params.numHeads; h++) {
+    let headBase = (b * params.numHeads + h) * stride * stride;
+    var column = 0.0;
+    for (var i = 0u; i < n; i++) {
+      column += probs[headBase + i * stride + j];
+    }
+    total += column - probs[headBase + j * stride + j];
+  }
+  scores[b * stride + j] = total / f32(params.numHeads);
+}
+
+@compute @workgroup_size(64)
+fn topKSelect(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let b = gid.y;
+  let info = seqInfo[params.infoBase + b];
+  let n = info.x;
+  if (b >= params.batch || j >= n) {
+    return;
+  }
+  let row = b * params.seqStride;
+  if (info.w == n || j == 0u) {
+    keep[row + j] = 1u;
+    return;
+  }
+  // Rank among positions 1..n-1 by counting the tokens that beat this one:
+  // a higher score, or an equal score at a lower position.
+  let mine = scoresIn[row + j];
+  var better = 0u;
+  for (var k = 1u; k < n; k++) {
+    let other = scoresIn[row + k];
+    if (other > mine || (other == mine && k < j)) {
+      better++;
+    }
+  }
+  // [CLS] holds rank 0, so this token's rank is better + 1; fine counts [CLS].
+  keep[row + j] = select(0u, 1u, better + 1u < info.y);
+}
+
+@compute @workgroup_size(64)
+fn assignDestinations(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let b = gid.y;
+  let info = seqInfo[params.infoBase + b];
+  let n = info.x;
+  if (b >= params.batch || j >= n) {
+    return;
+  }
+  let row = b * params.seqStride;
+  var fineBefore = 0u;
+  for (var k = 0u; k < j; k++) {
+    fineBefore += keepIn[row + k];
+  }
+  if (keepIn[row + j] == 1u) {
+    destination[row + j] = i32(fineBefore);
+    source[b * params.outStride + fineBefore] = j;
+    return;
+  }
+  let fine = info.y;
+  let clusters = info.z;
+  if (clusters == 0u) {
+    destination[row + j] = -1;
+    return;
+  }
+  let tailIndex = j - fineBefore;
+  let tailLength = n - fine;
+  destination[row + j] = i32(fine + tailIndex * clusters / tailLength);
+}
+
+@compute @workgroup_size(16, 4)
+fn gatherMerge(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let hiddenVec = params.hidden / 4u;
+  let col = gid.x;
+  let o = gid.y;
+  let b = gid.z;
+  let info = seqInfo[params.infoBase + b];
+  let n = info.x;
+  let fine = info.y;
+  if (col >= hiddenVec || o >= info.w) {
+    return;
+  }
+  let inRow = b * params.seqStride;
+  let outRow = b * params.outStride + o;
+
+  if (o < fine) {
+    let j = sourceIn[outRow];
+    hiddenOut[outRow * hiddenVec + col] = hiddenIn[(inRow + j) * hiddenVec + col];
+    if (col == 0u) {
+      originsOut[outRow] = originsIn[inRow + j];
+    }
+    return;
+  }
+
+  // Cluster o - fine: the members are the tail tokens whose destination is o.
+  let cluster = i32(o);
+#if MEAN_CLUSTERS
+  var sum = vec4<f32>(0.0);
+  var count = 0.0;
+  for (var j = 0u; j < n; j++) {
+    if (destinationIn[inRow + j] == cluster) {
+      sum += hiddenIn[(inRow + j) * hiddenVec + col];
+      count += 1.0;
+    }
+  }
+  hiddenOut[outRow * hiddenVec + col] = sum / count;
+#else
+  // Softmax of the scores over the group, stabilised by the group's maximum.
+  var maxScore = -3.0e38;
+  for (var j = 0u; j < n; j++) {
+    if (destinationIn[inRow + j] == cluster) {
+      maxScore = max(maxScore, scoresIn[inRow + j]);
+    }
+  }
+  var sum = vec4<f32>(0.0);
+  var weightSum = 0.0;
+  for (var j = 0u; j < n; j++) {
+    if (destinationIn[inRow + j] == cluster) {
+      let weight = exp(scoresIn[inRow + j] - maxScore);
+      sum += weight * hiddenIn[(inRow + j) * hiddenVec + col];
+      weightSum += weight;
+    }
+  }
+  hiddenOut[outRow * hiddenVec + col] = sum / weightSum;
+#endif
+  if (col == 0u) {
+    originsOut[outRow] = -1;
+  }
+}
