@@ -30,8 +30,9 @@ struct Params {
 @group(0) @binding(10) var<storage, read> sourceIn: array<u32>;
 @group(0) @binding(11) var<storage, read> hiddenIn: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read_write> hiddenOut: array<vec4<f32>>;
-@group(0) @binding(13) var<storage, read> originsIn: array<i32>;
-@group(0) @binding(14) var<storage, read_write> originsOut: array<i32>;
+// Provenance of each row: (original input position or -1 for a cluster, number of original tokens it stands for).
+@group(0) @binding(13) var<storage, read> provenanceIn: array<vec2<i32>>;
+@group(0) @binding(14) var<storage, read_write> provenanceOut: array<vec2<i32>>;
 
 @compute @workgroup_size(64)
 fn attentionColumnScores(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -131,7 +132,7 @@ fn gatherMerge(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = sourceIn[outRow];
     hiddenOut[outRow * hiddenVec + col] = hiddenIn[(inRow + j) * hiddenVec + col];
     if (col == 0u) {
-      originsOut[outRow] = originsIn[inRow + j];
+      provenanceOut[outRow] = provenanceIn[inRow + j];
     }
     return;
   }
@@ -168,6 +169,12 @@ fn gatherMerge(@builtin(global_invocation_id) gid: vec3<u32>) {
   hiddenOut[outRow * hiddenVec + col] = sum / weightSum;
 #endif
   if (col == 0u) {
-    originsOut[outRow] = -1;
+    var members = 0;
+    for (var j = 0u; j < n; j++) {
+      if (destinationIn[inRow + j] == cluster) {
+        members += provenanceIn[inRow + j].y;
+      }
+    }
+    provenanceOut[outRow] = vec2<i32>(-1, members);
   }
 }

@@ -26,7 +26,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read> wordEmbeddings: array<f32>;
 @group(0) @binding(8) var<storage, read> positionEmbeddings: array<f32>;
 @group(0) @binding(9) var<storage, read> typeEmbeddings: array<f32>;
-@group(0) @binding(10) var<storage, read_write> origins: array<i32>; // original position of each row, -1 for padding
+@group(0) @binding(10) var<storage, read_write> provenance: array<vec2<i32>>; // (original position, 1) per real row, (-1, 0) for padding
 
 // Normalises output[base .. base + width), whose sum is given, in place.
 fn normalizeRow(base: u32, sum: f32) {
@@ -79,10 +79,10 @@ fn embeddingsLayerNorm(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var c = 0u; c < d; c++) {
       output[base + c] = 0.0;
     }
-    origins[row] = -1;
+    provenance[row] = vec2<i32>(-1, 0);
     return;
   }
-  origins[row] = i32(i);
+  provenance[row] = vec2<i32>(i32(i), 1);
 
   let token = tokens[row];
   let wordBase = token.x * d;

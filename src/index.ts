@@ -3,9 +3,22 @@
  * classify texts with a dense pass or with FCA token reduction.
  */
 export { loadModel, FcaModel } from './engine/session.js';
-export type { ModelSource, LoadModelOptions, ClassifyInput, ClassifyOptions, ClassifyResult, LayerTrace } from './types.js';
+export type {
+  ModelSource,
+  LoadModelOptions,
+  ClassifyInput,
+  ClassifyOptions,
+  ClassifyResult,
+  RunOptions,
+  EmbedOptions,
+  EmbedResult,
+  MultipleChoiceInput,
+  MultipleChoiceResult,
+  ChoiceResult,
+  LayerTrace,
+} from './types.js';
 export { InputError, DeviceError } from './types.js';
-export type { FcaOptions } from './fca/retention.js';
+export type { FcaOptions, FcaVariant } from './fca/retention.js';
 export { RetentionError } from './fca/retention.js';
 export type { BertConfig } from './model/config.js';
 export { ModelLoadError } from './model/config.js';

@@ -23,14 +23,43 @@ export type ClassifyInput =
   | { text: string; text_pair?: string | null }
   | { input_ids: number[]; token_type_ids?: number[] };
 
-export interface ClassifyOptions extends FcaOptions {
-  /** Also return, per layer, where each remaining token came from. */
-  trace?: boolean;
+/** One multiple-choice question: each choice is encoded as the pair (text, choice), as BertForMultipleChoice expects. */
+export interface MultipleChoiceInput {
+  text: string;
+  choices: string[];
 }
 
-/** What one layer left behind: for each position of its output sequence, the original input position, or -1 for a cluster. */
+export interface RunOptions extends FcaOptions {
+  /** Also return, per layer, what FCA did (see LayerTrace). */
+  trace?: boolean;
+  /** Largest number of sequences padded into one forward pass; longer lists are split. Defaults to the model's. */
+  batchSize?: number;
+}
+
+export type ClassifyOptions = RunOptions;
+
+export interface EmbedOptions extends RunOptions {
+  /** 'mean' (default): mean of the final tokens, each FCA cluster weighted by the original tokens it stands for; 'cls': the final [CLS] row. */
+  pooling?: 'mean' | 'cls';
+}
+
+/** What one layer did to a sequence. */
 export interface LayerTrace {
+  /** For each token of the layer's output: its original input position, or -1 for a cluster. */
   positions: number[];
+  /** For each output token: how many original tokens it stands for (a cluster counts its members'). */
+  tokenCounts: number[];
+  /** For each input token of the layer: the attention it receives from the other tokens, mean over heads. */
+  scores: number[];
+  /**
+   * For each input token of the layer: the index it took in the output. Indices below `fine` are fine
+   * tokens; index `fine + c` is cluster c; -1 means the token was dropped.
+   */
+  destinations: number[];
+  /** Fine tokens kept by the layer ([CLS] included); the whole sequence when the layer does not reduce. */
+  fine: number;
+  /** Clusters the layer appended. */
+  clusters: number;
 }
 
 export interface ClassifyResult {
@@ -47,6 +76,35 @@ export interface ClassifyResult {
   /** Whether the input was cut to the model's maximum length. */
   truncated: boolean;
   /** The input tokens after truncation, [CLS] and [SEP] included. */
+  tokens: string[];
+  /** Regression heads (one output): the predicted value, also logits[0]; probabilities is then empty. */
+  score?: number;
+  trace?: LayerTrace[];
+}
+
+/** One choice of a multiple-choice result. */
+export interface ChoiceResult {
+  tokens_per_layer: number[];
+  flops: number;
+  truncated: boolean;
+  tokens: string[];
+  trace?: LayerTrace[];
+}
+
+/**
+ * A multiple-choice answer: `logits` and `probabilities` run over the choices,
+ * `label` is the best choice's text and `label_id` its index. `tokens_per_layer`
+ * and `flops` add up every choice's sequence.
+ */
+export interface MultipleChoiceResult extends Omit<ClassifyResult, 'tokens' | 'trace' | 'score'> {
+  choices: ChoiceResult[];
+}
+
+export interface EmbedResult {
+  embedding: number[];
+  tokens_per_layer: number[];
+  flops: number;
+  truncated: boolean;
   tokens: string[];
   trace?: LayerTrace[];
 }

@@ -35,6 +35,7 @@ describe('parseBertConfig', () => {
       typeVocabSize: 2,
       padTokenId: 0,
       labels: ['negative', 'positive'],
+      regression: false,
     });
   });
 
@@ -145,5 +146,31 @@ describe('parseBertConfig', () => {
 
   it('rejects a negative pad_token_id', () => {
     expect(configError({ pad_token_id: -1 }).message).toContain('-1');
+  });
+});
+
+describe('parseBertConfig heads', () => {
+  const base = { architectures: ['BertForSequenceClassification'], hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, vocab_size: 30 };
+
+  it('one label is regression', () => {
+    expect(parseBertConfig({ ...base, num_labels: 1 }).regression).toBe(true);
+  });
+
+  it('problem_type regression is regression', () => {
+    expect(parseBertConfig({ ...base, num_labels: 1, problem_type: 'regression' }).regression).toBe(true);
+  });
+
+  it('one label with single-label problem type is a classifier', () => {
+    expect(parseBertConfig({ ...base, num_labels: 1, problem_type: 'single_label_classification' }).regression).toBe(false);
+  });
+
+  it('unknown problem_type is named', () => {
+    expect(() => parseBertConfig({ ...base, problem_type: 'ranking' })).toThrow(/"ranking"/);
+  });
+
+  it('multiple choice is accepted', () => {
+    const config = parseBertConfig({ ...base, architectures: ['BertForMultipleChoice'] });
+    expect(config.architecture).toBe('BertForMultipleChoice');
+    expect(config.regression).toBe(false);
   });
 });

@@ -69,14 +69,15 @@ describe('resolveFcaOptions', () => {
   });
 
   it('expands a single fraction to every layer', () => {
-    expect(resolveFcaOptions({ retention: 0.5 }, 3)).toEqual({ retention: { kind: 'fractions', values: [0.5, 0.5, 0.5] }, clusters: 2 });
-    expect(resolveFcaOptions({ retention: [0.4], clusters: 0 }, 2)).toEqual({ retention: { kind: 'fractions', values: [0.4, 0.4] }, clusters: 0 });
+    expect(resolveFcaOptions({ retention: 0.5 }, 3)).toEqual({ retention: { kind: 'fractions', values: [0.5, 0.5, 0.5] }, clusters: 2, variant: 'weighted' });
+    expect(resolveFcaOptions({ retention: [0.4], clusters: 0 }, 2)).toEqual({ retention: { kind: 'fractions', values: [0.4, 0.4] }, clusters: 0, variant: 'weighted' });
   });
 
   it('accepts non-increasing counts', () => {
     expect(resolveFcaOptions({ retentionCounts: [34, 28, 28, 20], clusters: 5 }, 4)).toEqual({
       retention: { kind: 'counts', values: [34, 28, 28, 20] },
       clusters: 5,
+      variant: 'weighted',
     });
   });
 
@@ -190,5 +191,41 @@ describe('planLayers', () => {
 
   it('covers all 78 golden inputs', () => {
     expect(golden.length).toBe(78);
+  });
+
+  describe('variants', () => {
+    it('drop forces zero clusters', () => {
+      expect(resolveFcaOptions({ retention: 0.5, variant: 'drop' }, 2)?.clusters).toBe(0);
+    });
+
+    it('drop rejects a cluster count', () => {
+      expect(() => resolveFcaOptions({ retention: 0.5, variant: 'drop', clusters: 2 }, 2)).toThrow(/'drop'.*clusters is 2/);
+    });
+
+    it('unknown variant is named', () => {
+      expect(() => resolveFcaOptions({ retention: 0.5, variant: 'fancy' as never }, 2)).toThrow(/"fancy".*weighted, mean, drop, reference/);
+    });
+
+    it('reference takes counts and a padded length', () => {
+      expect(resolveFcaOptions({ retentionCounts: [34, 28], clusters: 5, variant: 'reference', paddedLength: 64 }, 2)).toEqual({
+        retention: { kind: 'counts', values: [34, 28] },
+        clusters: 5,
+        variant: 'reference',
+        paddedLength: 64,
+      });
+      expect(resolveFcaOptions({ retentionCounts: 30, variant: 'reference' }, 2)?.paddedLength).toBe(128);
+    });
+
+    it('reference rejects fractions', () => {
+      expect(() => resolveFcaOptions({ retention: 0.5, variant: 'reference' }, 2)).toThrow(/retentionCounts/);
+    });
+
+    it('paddedLength needs the reference variant', () => {
+      expect(() => resolveFcaOptions({ retention: 0.5, paddedLength: 64 }, 2)).toThrow(/paddedLength 64 applies only/);
+    });
+
+    it('variant without retention is rejected', () => {
+      expect(() => resolveFcaOptions({ variant: 'mean' }, 2)).toThrow(/variant was given without retention/);
+    });
   });
 });

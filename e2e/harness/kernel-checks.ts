@@ -157,7 +157,7 @@ export async function checkEmbeddings({ lengths, hidden, seed = 4 }: { lengths: 
     }),
   );
   const output = poisoned(b * stride * hidden * 4);
-  const origins = poisoned(b * stride * 4);
+  const origins = poisoned(b * stride * 8);
   const eps = 1e-12;
   const [result, originResult] = await runRecorded((recorder) => {
     recorder.dispatch(KERNELS.embeddingsLayerNorm, [b, stride, hidden, 0, 0, { f32: eps }], {
@@ -182,7 +182,10 @@ export async function checkEmbeddings({ lengths, hidden, seed = 4 }: { lengths: 
     });
     const expected = ref.layerNorm(sum, n, hidden, gammaBeta.subarray(0, hidden), gammaBeta.subarray(hidden), eps);
     maxError = Math.max(maxError, maxAbsDiff(gpu.subarray(s * stride * hidden, (s * stride + n) * hidden), expected));
-    for (let i = 0; i < stride; i++) if (gpuOrigins[s * stride + i] !== (i < n ? i : -1)) originsCorrect = false;
+    for (let i = 0; i < stride; i++) {
+      const row = s * stride + i;
+      if (gpuOrigins[2 * row] !== (i < n ? i : -1) || gpuOrigins[2 * row + 1] !== (i < n ? 1 : 0)) originsCorrect = false;
+    }
   });
   return { maxError, originsCorrect };
 }
@@ -247,15 +250,16 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
   const outStride = Math.max(...plans.map((p) => p.nOut));
   const hiddenIn = new Float32Array(b * stride * hidden).fill(NAN);
   const scores = new Float32Array(b * stride).fill(NAN);
-  const origins = new Int32Array(b * stride).fill(-7);
+  const provenance = new Int32Array(b * stride * 2).fill(-7);
   const tieValues = [0.25, 0.5, 0.125];
   const inputs = plans.map((plan, s) => {
     const h = random.array(plan.n * hidden, -2, 2);
     const sc = Float32Array.from({ length: plan.n }, () => (scoreKind === 'ties' ? tieValues[random.integer(3)] : random.uniform(0, 2)));
     hiddenIn.set(h, s * stride * hidden);
     scores.set(sc, s * stride);
-    for (let i = 0; i < plan.n; i++) origins[s * stride + i] = 1000 * s + i;
-    return { h, sc };
+    const counts = Array.from({ length: plan.n }, () => 1 + random.integer(3));
+    for (let i = 0; i < plan.n; i++) provenance.set([1000 * s + i, counts[i]], 2 * (s * stride + i));
+    return { h, sc, counts };
   });
   const info = upload(new Uint32Array(plans.flatMap((p) => [p.n, p.fine, p.clusters, p.nOut])));
   const scoreBuffer = upload(scores);
@@ -263,7 +267,7 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
   const destination = poisoned(b * stride * 4);
   const source = poisoned(b * outStride * 4);
   const hiddenOut = poisoned(b * outStride * hidden * 4);
-  const originsOut = poisoned(b * outStride * 4);
+  const provenanceOut = poisoned(b * outStride * 8);
   const params = [b, stride, outStride, hidden, 1, 0];
   const hiddenBuffer = upload(hiddenIn);
   const [keepResult, hiddenResult, originResult] = await runRecorded((recorder) => {
@@ -276,15 +280,15 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
       source,
       hiddenIn: hiddenBuffer,
       hiddenOut,
-      originsIn: upload(origins),
-      originsOut,
+      provenanceIn: upload(provenance),
+      provenanceOut,
     });
     recorder.dispatch(merge.kernel, params, merge.bindings, [
       groups(hidden / 4, 16),
       groups(outStride, 4),
       b,
     ]);
-  }, [keep, hiddenOut, originsOut]);
+  }, [keep, hiddenOut, provenanceOut]);
 
   const gpuKeep = new Uint32Array(keepResult);
   const gpuHidden = new Float32Array(hiddenResult);
@@ -293,15 +297,22 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
   let selectionCorrect = true;
   let originsCorrect = true;
   plans.forEach((plan, s) => {
-    const { h, sc } = inputs[s];
+    const { h, sc, counts } = inputs[s];
     const expected = ref.reduceSequence(h, plan.n, hidden, sc, sequences[s].fine, sequences[s].clusters, weighting);
     if (expected.rows !== plan.nOut) selectionCorrect = false;
     const fineExpected = new Set(expected.positions.filter((p) => p >= 0));
     for (let j = 0; j < plan.n; j++) if ((gpuKeep[s * stride + j] === 1) !== fineExpected.has(j)) selectionCorrect = false;
     maxError = Math.max(maxError, maxAbsDiff(gpuHidden.subarray(s * outStride * hidden, (s * outStride + plan.nOut) * hidden), expected.hidden));
+    // A fine row keeps its provenance; cluster c has origin -1 and the summed counts of its tail group.
+    const fineRows = new Set(expected.positions.filter((p) => p >= 0));
+    const tail = counts.map((_, j) => j).filter((j) => !fineRows.has(j));
+    const clusterCount = expected.positions.filter((p) => p < 0).length;
+    const groupOf = ref.clusterGroups(tail.length, clusterCount);
     expected.positions.forEach((p, o) => {
-      const want = p >= 0 ? 1000 * s + p : -1;
-      if (gpuOrigins[s * outStride + o] !== want) originsCorrect = false;
+      const wantOrigin = p >= 0 ? 1000 * s + p : -1;
+      const wantCount = p >= 0 ? counts[p] : tail.reduce((sum, j, q) => (groupOf[q] === -1 - p ? sum + counts[j] : sum), 0);
+      const row = s * outStride + o;
+      if (gpuOrigins[2 * row] !== wantOrigin || gpuOrigins[2 * row + 1] !== wantCount) originsCorrect = false;
     });
   });
   return { maxError, selectionCorrect, originsCorrect, tokensOut: plans.map((p) => p.nOut) };

@@ -77,6 +77,10 @@ export async function checkAgainstReference(modelUrl: string, texts: ClassifyInp
     if (JSON.stringify(positions) !== JSON.stringify(expected.positions)) {
       mismatches.push(`input ${i}: trace ${JSON.stringify(positions)} != reference ${JSON.stringify(expected.positions)}`);
     }
+    const counts = got.trace?.at(-1)?.tokenCounts;
+    if (JSON.stringify(counts) !== JSON.stringify(expected.tokenCounts)) {
+      mismatches.push(`input ${i}: final token counts ${JSON.stringify(counts)} != reference ${JSON.stringify(expected.tokenCounts)}`);
+    }
   });
   return { maxLogitError, mismatches, tokensPerLayer: results.map((r) => r.tokens_per_layer), labels: results.map((r) => r.label) };
 }

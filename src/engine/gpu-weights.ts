@@ -8,6 +8,8 @@ export interface GpuLinear {
   weight: GPUBuffer;
   bias: GPUBuffer;
   inFeatures: number;
+  /** Real output width. */
+  outputs: number;
   /** Output width rounded up to a multiple of 4 (the GEMM writes vec4s). */
   outPadded: number;
 }
@@ -75,6 +77,7 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
       weight: upload(`${label}.weight`, transposeLinear(matrices, outPerPart, inFeatures, outPadded)),
       bias: upload(`${label}.bias`, concatPadded(biases, outPadded)),
       inFeatures,
+      outputs: names.length * outPerPart,
       outPadded,
     };
   };
@@ -96,7 +99,8 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
     });
   }
 
-  const classifies = config.architecture === 'BertForSequenceClassification';
+  const classifies = config.architecture !== 'BertModel';
+  const outputs = config.architecture === 'BertForMultipleChoice' ? 1 : config.labels.length;
   const result: GpuWeights = {
     wordEmbeddings: upload('embeddings.word_embeddings', weight(weights, 'embeddings.word_embeddings.weight')),
     positionEmbeddings: upload('embeddings.position_embeddings', weight(weights, 'embeddings.position_embeddings.weight')),
@@ -104,7 +108,7 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
     embeddingNorm: norm('embeddings.LayerNorm', 'embeddings.LayerNorm'),
     layers,
     pooler: classifies ? linear('pooler.dense', ['pooler.dense'], d, d) : null,
-    classifier: classifies ? linear('classifier', ['classifier'], d, config.labels.length) : null,
+    classifier: classifies ? linear('classifier', ['classifier'], d, outputs) : null,
     all,
     bytes: 0,
   };

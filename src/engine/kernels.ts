@@ -2,6 +2,7 @@ import attentionSource from '../../shaders/attention.wgsl?raw';
 import fcaSource from '../../shaders/fca.wgsl?raw';
 import gemmSource from '../../shaders/gemm.wgsl?raw';
 import layerNormSource from '../../shaders/layernorm.wgsl?raw';
+import poolingSource from '../../shaders/pooling.wgsl?raw';
 import { alignTo } from '../gpu/buffers.js';
 import type { KernelSpec, PipelineCache } from '../gpu/pipelines.js';
 
@@ -22,6 +23,7 @@ export const KERNELS = {
   assignDestinations: { name: 'assignDestinations', source: fcaSource, entryPoint: 'assignDestinations', defines: { MEAN_CLUSTERS: false } },
   gatherMerge: { name: 'gatherMerge', source: fcaSource, entryPoint: 'gatherMerge', defines: { MEAN_CLUSTERS: false } },
   gatherMergeMean: { name: 'gatherMergeMean', source: fcaSource, entryPoint: 'gatherMerge', defines: { MEAN_CLUSTERS: true } },
+  poolRows: { name: 'poolRows', source: poolingSource, entryPoint: 'poolRows', defines: NO_DEFINES },
 } satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;
@@ -109,7 +111,7 @@ export function groups(items: number, size: number): number {
  */
 export function gatherMergeDispatch(
   weighting: 'weighted' | 'mean',
-  buffers: { seqInfo: GPUBuffer; scores: GPUBuffer; destination: GPUBuffer; source: GPUBuffer; hiddenIn: GPUBuffer; hiddenOut: GPUBuffer; originsIn: GPUBuffer; originsOut: GPUBuffer },
+  buffers: { seqInfo: GPUBuffer; scores: GPUBuffer; destination: GPUBuffer; source: GPUBuffer; hiddenIn: GPUBuffer; hiddenOut: GPUBuffer; provenanceIn: GPUBuffer; provenanceOut: GPUBuffer },
 ): { kernel: KernelSpec; bindings: Record<number, GPUBuffer> } {
   const bindings: Record<number, GPUBuffer> = {
     1: buffers.seqInfo,
@@ -117,8 +119,8 @@ export function gatherMergeDispatch(
     10: buffers.source,
     11: buffers.hiddenIn,
     12: buffers.hiddenOut,
-    13: buffers.originsIn,
-    14: buffers.originsOut,
+    13: buffers.provenanceIn,
+    14: buffers.provenanceOut,
   };
   if (weighting === 'weighted') bindings[4] = buffers.scores;
   return { kernel: weighting === 'mean' ? KERNELS.gatherMergeMean : KERNELS.gatherMerge, bindings };

@@ -12,19 +12,36 @@ export interface SequenceInput {
   tokenTypeIds: number[];
 }
 
+/** What the pass computes after the encoder. */
+export type PassHead =
+  | { kind: 'classifier' }
+  /** Sentence embedding: the mean of the final rows weighted by the original tokens each stands for, or row 0. */
+  | { kind: 'pooling'; pooling: 'mean' | 'cls' };
+
 export interface PassOptions {
   fca: FcaSettings | null;
-  /** Cluster weighting: softmax of the scores inside each group, or a plain mean. */
-  weighting: 'weighted' | 'mean';
-  /** Read back, per layer, the original position of every remaining token. */
+  head: PassHead;
+  /** Read back, per layer, where every token came from, the scores and the destinations. */
   trace: boolean;
 }
 
+/** What one layer did to one sequence, read back with trace. */
+export interface LayerRecord {
+  /** Per output token: original input position, or -1 for a cluster. */
+  positions: number[];
+  /** Per output token: how many original tokens it stands for. */
+  tokenCounts: number[];
+  /** Per input token: attention received from the other tokens, mean over heads. */
+  scores: number[];
+  /** Per input token: its output index, or -1 when dropped. */
+  destinations: number[];
+}
+
 export interface SequenceOutput {
-  logits: number[];
+  /** Classifier logits, or the pooled sentence embedding for a pooling head. */
+  values: number[];
   steps: LayerStep[];
-  /** Per layer, the original input position of each output token, or -1 for a cluster (only with trace). */
-  positions?: number[][];
+  layers?: LayerRecord[];
 }
 
 /**
@@ -56,9 +73,10 @@ export class Scheduler {
     const b = batch.length;
     const classifier = weights.classifier;
     const pooler = weights.pooler;
-    if (!classifier || !pooler) {
-      throw new Error(`${config.architecture} has no classification head; classify needs BertForSequenceClassification.`);
+    if (options.head.kind === 'classifier' && (!classifier || !pooler)) {
+      throw new Error(`${config.architecture} has no classification head.`);
     }
+    const weighting = options.fca?.variant === 'mean' ? 'mean' : 'weighted';
 
     // Per-sequence plans and the padded length of every layer.
     const steps = batch.map((input) => planLayers(input.inputIds.length, numLayers, options.fca));
@@ -90,13 +108,15 @@ export class Scheduler {
     const projected = pool.acquire('projected', rows0 * d * 4);
     const intermediate = pool.acquire('intermediate', rows0 * f * 4);
     const probs = pool.acquire('probs', b * h * length0 * length0 * 4);
-    const scores = pool.acquire('scores', rows0 * 4);
+    // Scores, destinations and provenance get a buffer per layer so that a trace can read every layer back.
+    const scores = Array.from({ length: numLayers }, (_, l) => pool.acquire(`scores${l}`, rows0 * 4));
+    const destination = Array.from({ length: numLayers }, (_, l) => pool.acquire(`destination${l}`, rows0 * 4));
+    const provenance = Array.from({ length: numLayers + 1 }, (_, l) => pool.acquire(`provenance${l}`, rows0 * 8));
     const keep = pool.acquire('keep', rows0 * 4);
-    const destination = pool.acquire('destination', rows0 * 4);
     const source = pool.acquire('source', rows0 * 4);
-    const origins = Array.from({ length: numLayers + 1 }, (_, l) => pool.acquire(`origins${l}`, rows0 * 4));
     const pooled = pool.acquire('pooled', b * d * 4);
-    const logits = pool.acquire('logits', b * classifier.outPadded * 4);
+    const outputWidth = options.head.kind === 'classifier' ? classifier!.outPadded : d;
+    const output = pool.acquire('output', b * outputWidth * 4);
     device.queue.writeBuffer(seqInfoBuffer, 0, seqInfo);
     device.queue.writeBuffer(tokenBuffer, 0, tokens);
 
@@ -112,11 +132,14 @@ export class Scheduler {
     recorder.dispatch(
       KERNELS.embeddingsLayerNorm,
       [b, length0, d, 0, 0, eps],
-      { 1: seqInfoBuffer, 4: weights.embeddingNorm, 5: hidden[0], 6: tokenBuffer, 7: weights.wordEmbeddings, 8: weights.positionEmbeddings, 9: weights.typeEmbeddings, 10: origins[0] },
+      { 1: seqInfoBuffer, 4: weights.embeddingNorm, 5: hidden[0], 6: tokenBuffer, 7: weights.wordEmbeddings, 8: weights.positionEmbeddings, 9: weights.typeEmbeddings, 10: provenance[0] },
       [groups(rows0, 64)],
     );
 
     let x = 0; // index into hidden of the layer input
+    // Provenance moves to buffer l + 1 only at a layer that runs the FCA kernels.
+    const provenanceAfter: number[] = [];
+    let currentProvenance = 0;
     for (let l = 0; l < numLayers; l++) {
       const layer = weights.layers[l];
       const lengthIn = inStride[l];
@@ -151,19 +174,20 @@ export class Scheduler {
       if (reduces || options.trace) {
         z = (x + 2) % 3;
         const fcaParams = [b, lengthIn, lengthOut, d, h, infoBase];
-        recorder.dispatch(KERNELS.attentionColumnScores, fcaParams, { 1: seqInfoBuffer, 2: probs, 3: scores }, [groups(lengthIn, 64), b]);
-        recorder.dispatch(KERNELS.topKSelect, fcaParams, { 1: seqInfoBuffer, 4: scores, 5: keep }, [groups(lengthIn, 64), b]);
-        recorder.dispatch(KERNELS.assignDestinations, fcaParams, { 1: seqInfoBuffer, 6: keep, 7: destination, 8: source }, [groups(lengthIn, 64), b]);
-        const merge = gatherMergeDispatch(options.weighting, {
+        recorder.dispatch(KERNELS.attentionColumnScores, fcaParams, { 1: seqInfoBuffer, 2: probs, 3: scores[l] }, [groups(lengthIn, 64), b]);
+        recorder.dispatch(KERNELS.topKSelect, fcaParams, { 1: seqInfoBuffer, 4: scores[l], 5: keep }, [groups(lengthIn, 64), b]);
+        recorder.dispatch(KERNELS.assignDestinations, fcaParams, { 1: seqInfoBuffer, 6: keep, 7: destination[l], 8: source }, [groups(lengthIn, 64), b]);
+        const merge = gatherMergeDispatch(weighting, {
           seqInfo: seqInfoBuffer,
-          scores,
-          destination,
+          scores: scores[l],
+          destination: destination[l],
           source,
           hiddenIn: hidden[y],
           hiddenOut: hidden[z],
-          originsIn: origins[l],
-          originsOut: origins[l + 1],
+          provenanceIn: provenance[currentProvenance],
+          provenanceOut: provenance[l + 1],
         });
+        currentProvenance = l + 1;
         recorder.dispatch(merge.kernel, fcaParams, merge.bindings, [groups(d / 4, 16), groups(lengthOut, 4), b]);
       }
 
@@ -175,28 +199,42 @@ export class Scheduler {
         groups(rowsOut, 64),
       ]);
       x = next;
+      provenanceAfter.push(currentProvenance);
     }
 
-    // Pooler on each sequence's row 0 ([CLS]), then the classifier.
     const finalStride = outStride[numLayers - 1];
-    gemm(KERNELS.gemmTanh, pooler, hidden[x], pooled, b, (finalStride * d) / 4);
-    gemm(KERNELS.gemm, classifier, pooled, logits, b);
+    if (options.head.kind === 'classifier') {
+      // Pooler on each sequence's row 0 ([CLS]), then the classifier.
+      gemm(KERNELS.gemmTanh, pooler!, hidden[x], pooled, b, (finalStride * d) / 4);
+      gemm(KERNELS.gemm, classifier!, pooled, output, b);
+    } else {
+      recorder.dispatch(
+        KERNELS.poolRows,
+        [b, finalStride, d, (numLayers - 1) * b, options.head.pooling === 'cls' ? 1 : 0],
+        { 1: seqInfoBuffer, 2: hidden[x], 3: provenance[currentProvenance], 4: output },
+        [groups(d / 4, 64), b],
+      );
+    }
 
-    // One submit; the only readback is the logits (and the trace when asked).
-    const readBytes = b * classifier.outPadded * 4 + (options.trace ? outStride.reduce((sum, len) => sum + b * len * 4, 0) : 0);
+    // One submit; the only readback is the output (and the trace when asked).
+    const reads: Array<{ buffer: GPUBuffer; bytes: number }> = [{ buffer: output, bytes: b * outputWidth * 4 }];
+    if (options.trace) {
+      for (let l = 0; l < numLayers; l++) {
+        reads.push({ buffer: provenance[provenanceAfter[l]], bytes: b * outStride[l] * 8 });
+        reads.push({ buffer: scores[l], bytes: b * inStride[l] * 4 });
+        reads.push({ buffer: destination[l], bytes: b * inStride[l] * 4 });
+      }
+    }
+    const offsets: number[] = [];
+    let readBytes = 0;
+    for (const read of reads) {
+      offsets.push(readBytes);
+      readBytes += read.bytes;
+    }
     const staging = device.createBuffer({ label: 'readback', size: readBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = device.createCommandEncoder({ label: 'forward' });
     recorder.encode(encoder, (bytes) => pool.acquire('uniforms', bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
-    encoder.copyBufferToBuffer(logits, 0, staging, 0, b * classifier.outPadded * 4);
-    let offset = b * classifier.outPadded * 4;
-    const traceOffsets: number[] = [];
-    if (options.trace) {
-      for (let l = 0; l < numLayers; l++) {
-        traceOffsets.push(offset);
-        encoder.copyBufferToBuffer(origins[l + 1], 0, staging, offset, b * outStride[l] * 4);
-        offset += b * outStride[l] * 4;
-      }
-    }
+    reads.forEach((read, i) => encoder.copyBufferToBuffer(read.buffer, 0, staging, offsets[i], read.bytes));
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
@@ -216,15 +254,24 @@ export class Scheduler {
       throw error;
     }
     const data = staging.getMappedRange();
-    const logitValues = new Float32Array(data, 0, b * classifier.outPadded);
-    const numLabels = config.labels.length;
+    const values = new Float32Array(data, 0, b * outputWidth);
+    const width = options.head.kind === 'classifier' ? classifier!.outputs : d;
     const outputs: SequenceOutput[] = batch.map((_, s) => ({
-      logits: Array.from(logitValues.subarray(s * classifier.outPadded, s * classifier.outPadded + numLabels)),
+      values: Array.from(values.subarray(s * outputWidth, s * outputWidth + width)),
       steps: steps[s],
     }));
     if (options.trace) {
-      outputs.forEach((output, s) => {
-        output.positions = steps[s].map((step, l) => Array.from(new Int32Array(data, traceOffsets[l] + s * outStride[l] * 4, step.nOut)));
+      outputs.forEach((result, s) => {
+        result.layers = steps[s].map((step, l) => {
+          const base = 1 + 3 * l;
+          const pairs = new Int32Array(data, offsets[base] + s * outStride[l] * 8, 2 * step.nOut);
+          return {
+            positions: Array.from({ length: step.nOut }, (_, o) => pairs[2 * o]),
+            tokenCounts: Array.from({ length: step.nOut }, (_, o) => pairs[2 * o + 1]),
+            scores: Array.from(new Float32Array(data, offsets[base + 1] + s * inStride[l] * 4, step.nIn)),
+            destinations: Array.from(new Int32Array(data, offsets[base + 2] + s * inStride[l] * 4, step.nIn)),
+          };
+        });
       });
     }
     staging.unmap();

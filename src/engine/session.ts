@@ -1,5 +1,5 @@
 import { encoderFlops } from '../fca/flops.js';
-import { resolveFcaOptions, tokensPerLayer } from '../fca/retention.js';
+import { RetentionError, resolveFcaOptions, tokensPerLayer } from '../fca/retention.js';
 import type { BertConfig } from '../model/config.js';
 import { loadModelFiles, type ModelFiles } from '../model/load.js';
 import type { BertTokenizer, EncodedInput } from '../model/tokenizer.js';
@@ -9,14 +9,21 @@ import { PipelineCache } from '../gpu/pipelines.js';
 import {
   DeviceError,
   InputError,
+  type ChoiceResult,
   type ClassifyInput,
   type ClassifyOptions,
   type ClassifyResult,
+  type EmbedOptions,
+  type EmbedResult,
+  type LayerTrace,
   type LoadModelOptions,
   type ModelSource,
+  type MultipleChoiceInput,
+  type MultipleChoiceResult,
+  type RunOptions,
 } from '../types.js';
 import { uploadWeights, type GpuWeights } from './gpu-weights.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type PassHead, type SequenceOutput } from './scheduler.js';
 
 /** Default number of sequences padded into one forward pass. */
 export const DEFAULT_BATCH_SIZE = 8;
@@ -93,24 +100,99 @@ export class FcaModel {
   }
 
   /**
-   * Classifies each input and returns the results in input order. All inputs
-   * and options are validated before any GPU work, so a bad input fails the
-   * call without a partial result.
+   * Classifies each input with a sequence-classification head and returns the
+   * results in input order. All inputs and options are validated before any
+   * GPU work, so a bad input fails the call without a partial result.
    */
   classify(inputs: ClassifyInput | ClassifyInput[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
-    const run = this.queue.then(() => this.classifyNow(inputs, options));
+    return this.enqueue(async () => {
+      this.requireArchitecture('BertForSequenceClassification', 'classify', 'use embed() for a BertModel and chooseAnswer() for BertForMultipleChoice');
+      const encoded = this.encodeAll(Array.isArray(inputs) ? inputs : [inputs]);
+      const outputs = await this.runSequences(encoded, options, { kind: 'classifier' });
+      return outputs.map((output, i) => this.classifyResult(output, encoded[i]));
+    });
+  }
+
+  /**
+   * Scores each choice of each question with a BertForMultipleChoice head: the
+   * pair (text, choice) is encoded per choice and one softmax runs across choices.
+   */
+  chooseAnswer(questions: MultipleChoiceInput | MultipleChoiceInput[], options: ClassifyOptions = {}): Promise<MultipleChoiceResult[]> {
+    return this.enqueue(async () => {
+      this.requireArchitecture('BertForMultipleChoice', 'chooseAnswer', 'use classify() for BertForSequenceClassification');
+      const list = Array.isArray(questions) ? questions : [questions];
+      list.forEach((question, index) => {
+        if (!question || typeof question.text !== 'string' || !Array.isArray(question.choices) || question.choices.length === 0 || question.choices.some((c) => typeof c !== 'string')) {
+          throw new InputError(`question ${index}: expected {text: string, choices: string[]} with at least one choice, got ${JSON.stringify(question).slice(0, 200)}.`);
+        }
+      });
+      const pairs = list.flatMap((question) => question.choices.map((choice) => ({ text: question.text, text_pair: choice })));
+      const encoded = this.encodeAll(pairs);
+      const outputs = await this.runSequences(encoded, options, { kind: 'classifier' });
+      let next = 0;
+      return list.map((question) => {
+        const choiceOutputs = question.choices.map(() => next++);
+        const logits = choiceOutputs.map((i) => outputs[i].values[0]);
+        const probabilities = softmax(logits);
+        const best = argmax(probabilities);
+        const choices: ChoiceResult[] = choiceOutputs.map((i) => {
+          const { tokens_per_layer, flops, truncated, tokens, trace } = this.classifyResult(outputs[i], encoded[i]);
+          return trace ? { tokens_per_layer, flops, truncated, tokens, trace } : { tokens_per_layer, flops, truncated, tokens };
+        });
+        return {
+          label: question.choices[best],
+          label_id: best,
+          probabilities,
+          logits,
+          tokens_per_layer: choices[0].tokens_per_layer.map((_, l) => choices.reduce((sum, c) => sum + c.tokens_per_layer[l], 0)),
+          flops: choices.reduce((sum, c) => sum + c.flops, 0),
+          truncated: choices.some((c) => c.truncated),
+          choices,
+        };
+      });
+    });
+  }
+
+  /** Returns a sentence embedding per input from the encoder's last layer (any BERT architecture). */
+  embed(inputs: ClassifyInput | ClassifyInput[], options: EmbedOptions = {}): Promise<EmbedResult[]> {
+    return this.enqueue(async () => {
+      const pooling = options.pooling ?? 'mean';
+      if (pooling !== 'mean' && pooling !== 'cls') {
+        throw new InputError(`pooling must be 'mean' or 'cls', got ${JSON.stringify(pooling)}.`);
+      }
+      const encoded = this.encodeAll(Array.isArray(inputs) ? inputs : [inputs]);
+      const outputs = await this.runSequences(encoded, options, { kind: 'pooling', pooling });
+      return outputs.map((output, i) => {
+        const result: EmbedResult = {
+          embedding: output.values,
+          tokens_per_layer: tokensPerLayer(output.steps),
+          flops: encoderFlops(output.steps, this.config),
+          truncated: encoded[i].truncated,
+          tokens: encoded[i].tokens,
+        };
+        if (output.layers) result.trace = layerTraces(output);
+        return result;
+      });
+    });
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      this.checkUsable();
+      return work();
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async classifyNow(inputs: ClassifyInput | ClassifyInput[], options: ClassifyOptions): Promise<ClassifyResult[]> {
-    this.checkUsable();
-    if (this.config.architecture !== 'BertForSequenceClassification') {
-      throw new InputError(`classify needs a BertForSequenceClassification checkpoint; this one is ${this.config.architecture}.`);
+  private requireArchitecture(architecture: BertConfig['architecture'], method: string, hint: string): void {
+    if (this.config.architecture !== architecture) {
+      throw new InputError(`${method} needs a ${architecture} checkpoint but this one is ${this.config.architecture}; ${hint}.`);
     }
-    const list = Array.isArray(inputs) ? inputs : [inputs];
-    const fca = resolveFcaOptions(options, this.config.numLayers);
-    const encoded = list.map((input, index) => {
+  }
+
+  private encodeAll(list: ClassifyInput[]): EncodedInput[] {
+    return list.map((input, index) => {
       try {
         return this.encode(input);
       } catch (error) {
@@ -118,36 +200,49 @@ export class FcaModel {
         throw error;
       }
     });
+  }
 
-    const results: ClassifyResult[] = [];
-    for (let start = 0; start < encoded.length; start += this.batchSize) {
-      const batch = encoded.slice(start, start + this.batchSize);
-      let outputs;
+  private async runSequences(encoded: EncodedInput[], options: RunOptions, head: PassHead): Promise<SequenceOutput[]> {
+    const fca = resolveFcaOptions(options, this.config.numLayers);
+    if (fca?.variant === 'reference') {
+      // TODO: the authors' fixed-length arithmetic runs on the CPU reference only so far.
+      throw new RetentionError("variant 'reference' is not available on the GPU yet; use 'weighted', 'mean' or 'drop'.");
+    }
+    const batchSize = options.batchSize ?? this.batchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new InputError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}.`);
+    }
+    const outputs: SequenceOutput[] = [];
+    for (let start = 0; start < encoded.length; start += batchSize) {
+      const batch = encoded.slice(start, start + batchSize);
       try {
-        outputs = await this.scheduler.run(batch, { fca, weighting: 'weighted', trace: options.trace ?? false });
+        outputs.push(...(await this.scheduler.run(batch, { fca, head, trace: options.trace ?? false })));
       } catch (error) {
         this.checkUsable();
         throw error;
       }
-      outputs.forEach((output, i) => {
-        const input = batch[i];
-        const probabilities = softmax(output.logits);
-        const labelId = argmax(probabilities);
-        const result: ClassifyResult = {
-          label: this.config.labels[labelId],
-          label_id: labelId,
-          probabilities,
-          logits: output.logits,
-          tokens_per_layer: tokensPerLayer(output.steps),
-          flops: encoderFlops(output.steps, this.config),
-          truncated: input.truncated,
-          tokens: input.tokens,
-        };
-        if (output.positions) result.trace = output.positions.map((positions) => ({ positions }));
-        results.push(result);
-      });
     }
-    return results;
+    return outputs;
+  }
+
+  private classifyResult(output: SequenceOutput, input: EncodedInput): ClassifyResult {
+    const logits = output.values;
+    const regression = this.config.regression;
+    const probabilities = regression ? [] : softmax(logits);
+    const labelId = regression ? 0 : argmax(probabilities);
+    const result: ClassifyResult = {
+      label: this.config.labels[labelId],
+      label_id: labelId,
+      probabilities,
+      logits,
+      tokens_per_layer: tokensPerLayer(output.steps),
+      flops: encoderFlops(output.steps, this.config),
+      truncated: input.truncated,
+      tokens: input.tokens,
+    };
+    if (regression) result.score = logits[0];
+    if (output.layers) result.trace = layerTraces(output);
+    return result;
   }
 
   /** Releases the model's GPU buffers; later calls fail. */
@@ -180,6 +275,10 @@ export function softmax(logits: number[]): number[] {
   const exps = logits.map((v) => Math.exp(v - max));
   const sum = exps.reduce((a, v) => a + v, 0);
   return exps.map((v) => v / sum);
+}
+
+function layerTraces(output: SequenceOutput): LayerTrace[] {
+  return output.layers!.map((layer, l) => ({ ...layer, fine: output.steps[l].fine, clusters: output.steps[l].clusters }));
 }
 
 function argmax(values: number[]): number {

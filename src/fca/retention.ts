@@ -20,15 +20,33 @@ export interface FcaOptions {
   retentionCounts?: number | number[];
   /** Clusters per layer, `K`; 0 drops the tail (PoWER-BERT). Default 2. */
   clusters?: number;
+  /** How the tail is merged; default 'weighted'. */
+  variant?: FcaVariant;
+  /** Fixed padded length of the 'reference' variant; default 128. */
+  paddedLength?: number;
 }
+
+/**
+ * 'weighted': clusters are score-softmax weighted averages of their group;
+ * 'mean': plain means; 'drop': no clusters (K = 0, PoWER-BERT);
+ * 'reference': the FCA authors' code's arithmetic on a fixed padded length,
+ * for checkpoints trained with it.
+ */
+export type FcaVariant = 'weighted' | 'mean' | 'drop' | 'reference';
+
+export const FCA_VARIANTS: readonly FcaVariant[] = ['weighted', 'mean', 'drop', 'reference'];
 
 /** Validated FCA settings: `null` for a dense pass. */
 export interface FcaSettings {
   retention: Retention;
   clusters: number;
+  variant: FcaVariant;
+  /** Present for the 'reference' variant only. */
+  paddedLength?: number;
 }
 
 export const DEFAULT_CLUSTERS = 2;
+export const DEFAULT_PADDED_LENGTH = 128;
 
 /** Error raised for FCA options that cannot be used; the message names the value and the fix. */
 export class RetentionError extends Error {
@@ -59,7 +77,14 @@ export function resolveFcaOptions(options: FcaOptions | undefined, numLayers: nu
     throw new RetentionError('retention and retentionCounts were both given; choose fractions or counts, not both.');
   }
 
-  const clusters = options.clusters ?? DEFAULT_CLUSTERS;
+  const variant = options.variant ?? 'weighted';
+  if (!FCA_VARIANTS.includes(variant)) {
+    throw new RetentionError(`unknown FCA variant ${formatValue(variant)}; choose one of ${FCA_VARIANTS.join(', ')}.`);
+  }
+  if (variant === 'drop' && options.clusters !== undefined && options.clusters !== 0) {
+    throw new RetentionError(`variant 'drop' keeps no clusters but clusters is ${formatValue(options.clusters)}; remove clusters or use another variant.`);
+  }
+  const clusters = variant === 'drop' ? 0 : options.clusters ?? DEFAULT_CLUSTERS;
   if (!Number.isInteger(clusters) || clusters < 0) {
     throw new RetentionError(`clusters must be a non-negative integer, got ${formatValue(clusters)}; use 0 to drop the tail.`);
   }
@@ -73,7 +98,7 @@ export function resolveFcaOptions(options: FcaOptions | undefined, numLayers: nu
         );
       }
     });
-    return { retention: { kind: 'fractions', values }, clusters };
+    return withVariant({ retention: { kind: 'fractions', values }, clusters, variant }, options);
   }
 
   if (retentionCounts !== undefined) {
@@ -90,13 +115,33 @@ export function resolveFcaOptions(options: FcaOptions | undefined, numLayers: nu
         );
       }
     });
-    return { retention: { kind: 'counts', values }, clusters };
+    return withVariant({ retention: { kind: 'counts', values }, clusters, variant }, options);
   }
 
-  if (options.clusters !== undefined) {
-    throw new RetentionError('clusters was given without retention or retentionCounts; add a retention setting, or drop clusters for a dense pass.');
+  for (const key of ['clusters', 'variant', 'paddedLength'] as const) {
+    if (options[key] !== undefined) {
+      throw new RetentionError(`${key} was given without retention or retentionCounts; add a retention setting, or drop ${key} for a dense pass.`);
+    }
   }
   return null;
+}
+
+/** Checks the options that only the 'reference' variant takes. */
+function withVariant(settings: FcaSettings, options: FcaOptions): FcaSettings {
+  if (settings.variant !== 'reference') {
+    if (options.paddedLength !== undefined) {
+      throw new RetentionError(`paddedLength ${formatValue(options.paddedLength)} applies only to variant 'reference'; remove it or set variant: 'reference'.`);
+    }
+    return settings;
+  }
+  if (settings.retention.kind !== 'counts') {
+    throw new RetentionError("variant 'reference' takes retention counts (retentionCounts), as the authors' code does, not fractions.");
+  }
+  const paddedLength = options.paddedLength ?? DEFAULT_PADDED_LENGTH;
+  if (!Number.isInteger(paddedLength) || paddedLength < 2) {
+    throw new RetentionError(`paddedLength must be an integer >= 2, got ${formatValue(paddedLength)}.`);
+  }
+  return { ...settings, paddedLength };
 }
 
 /** Fine tokens a sequence of `n0` real input tokens keeps at a layer with fraction `f`. */

@@ -13,11 +13,13 @@ export interface BertConfig {
   padTokenId: number;
   /** Label names in label-id order; `LABEL_i` when the config names none. */
   labels: string[];
+  /** A sequence classifier with one output and no problem_type, or problem_type "regression", predicts a score. */
+  regression: boolean;
 }
 
-export type BertArchitecture = 'BertModel' | 'BertForSequenceClassification';
+export type BertArchitecture = 'BertModel' | 'BertForSequenceClassification' | 'BertForMultipleChoice';
 
-export const SUPPORTED_ARCHITECTURES: readonly BertArchitecture[] = ['BertModel', 'BertForSequenceClassification'];
+export const SUPPORTED_ARCHITECTURES: readonly BertArchitecture[] = ['BertModel', 'BertForSequenceClassification', 'BertForMultipleChoice'];
 
 /** Error raised for a model folder whose files cannot be used; the message names the file, the value and the fix. */
 export class ModelLoadError extends Error {
@@ -105,7 +107,14 @@ export function parseBertConfig(json: unknown): BertConfig {
     throw new ModelLoadError(`config.json: "pad_token_id" must be a non-negative integer, got ${JSON.stringify(padTokenId)}.`);
   }
 
-  const labels = parseLabels(config, architecture);
+  const labels = architecture === 'BertForMultipleChoice' ? ['choice'] : parseLabels(config, architecture);
+  const problemType = config['problem_type'];
+  if (problemType !== undefined && problemType !== null && !['regression', 'single_label_classification', 'multi_label_classification'].includes(problemType as string)) {
+    throw new ModelLoadError(`config.json: unknown problem_type ${JSON.stringify(problemType)}; expected "regression", "single_label_classification" or "multi_label_classification".`);
+  }
+  const regression =
+    architecture === 'BertForSequenceClassification' &&
+    (problemType === 'regression' || ((problemType === undefined || problemType === null) && labels.length === 1));
 
   return {
     architecture,
@@ -120,6 +129,7 @@ export function parseBertConfig(json: unknown): BertConfig {
     typeVocabSize: positiveInteger(config, 'type_vocab_size', 2),
     padTokenId,
     labels,
+    regression,
   };
 }
 

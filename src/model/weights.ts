@@ -29,11 +29,13 @@ export function expectedWeightShapes(config: BertConfig): Map<string, number[]> 
     shapes.set(`${p}output.LayerNorm.weight`, [d]);
     shapes.set(`${p}output.LayerNorm.bias`, [d]);
   }
-  if (config.architecture === 'BertForSequenceClassification') {
+  if (config.architecture !== 'BertModel') {
+    // A multiple-choice head scores each (context, choice) pair with one output.
+    const outputs = config.architecture === 'BertForMultipleChoice' ? 1 : config.labels.length;
     shapes.set('pooler.dense.weight', [d, d]);
     shapes.set('pooler.dense.bias', [d]);
-    shapes.set('classifier.weight', [config.labels.length, d]);
-    shapes.set('classifier.bias', [config.labels.length]);
+    shapes.set('classifier.weight', [outputs, d]);
+    shapes.set('classifier.bias', [outputs]);
   }
   return shapes;
 }

@@ -14,6 +14,7 @@ import {
   attentionColumnScores,
   attentionContext,
   attentionProbabilities,
+  clusterGroups,
   gelu,
   layerNorm,
   linear,
@@ -33,6 +34,8 @@ export interface ReferenceResult {
   pooled?: Float64Array;
   /** Hidden states after the last layer [tokensPerLayer.at(-1), hiddenSize]. */
   lastHidden: Float64Array;
+  /** For each row of lastHidden, how many original tokens it stands for (a cluster counts its members'). */
+  tokenCounts: number[];
 }
 
 export interface ReferenceOptions {
@@ -60,6 +63,7 @@ export function referenceForward(
   let hidden = embed(config, weights, inputIds, tokenTypeIds);
   let rows = n0;
   let origin = Array.from({ length: n0 }, (_, i) => i);
+  let counts = new Array<number>(n0).fill(1);
   const tokensPerLayer: number[] = [];
   const positions: number[][] = [];
 
@@ -76,6 +80,7 @@ export function referenceForward(
       const reduced = reduceLayer(attention.probs, y, rows, d, config.numHeads, step, fca.clusters, weighting);
       y = reduced.hidden;
       rows = reduced.rows;
+      counts = mergedCounts(counts, reduced.positions);
       origin = reduced.positions.map((source) => (source >= 0 ? origin[source] : -1));
     }
 
@@ -90,12 +95,13 @@ export function referenceForward(
     flops: encoderFlops(steps, config),
     positions,
     lastHidden: hidden,
+    tokenCounts: counts,
   };
-  if (config.architecture === 'BertForSequenceClassification') {
+  if (config.architecture !== 'BertModel') {
     const cls = hidden.subarray(0, d);
     const pooled = linear(cls, 1, d, weight(weights, 'pooler.dense.weight'), weight(weights, 'pooler.dense.bias'), d).map(Math.tanh);
-    const numLabels = config.labels.length;
-    const logits = linear(pooled, 1, d, weight(weights, 'classifier.weight'), weight(weights, 'classifier.bias'), numLabels);
+    const outputs = weights.get('classifier.weight')!.shape[0];
+    const logits = linear(pooled, 1, d, weight(weights, 'classifier.weight'), weight(weights, 'classifier.bias'), outputs);
     result.pooled = pooled;
     result.logits = Array.from(logits);
   }
@@ -205,6 +211,19 @@ function reduceLayer(
     throw new Error(`internal error: the plan expects ${step.nOut} tokens after reduction but reduceSequence returned ${reduced.rows}`);
   }
   return reduced;
+}
+
+/** Token counts after a reduction: a fine row keeps its count, a cluster sums its tail group's counts. */
+function mergedCounts(counts: number[], positions: number[]): number[] {
+  const fine = new Set(positions.filter((source) => source >= 0));
+  const tail = counts.map((_, row) => row).filter((row) => !fine.has(row));
+  const clusters = positions.filter((source) => source < 0).length;
+  const groups = clusterGroups(tail.length, clusters);
+  return positions.map((source) => {
+    if (source >= 0) return counts[source];
+    const cluster = -1 - source;
+    return tail.reduce((sum, row, q) => (groups[q] === cluster ? sum + counts[row] : sum), 0);
+  });
 }
 
 /** Runs the intermediate dense layer and GELU, the output dense layer, the residual add of Y and LayerNorm. */
