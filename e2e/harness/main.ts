@@ -1,7 +1,8 @@
 import * as kernels from './kernel-checks.js';
+import * as heads from './head-checks.js';
 import * as models from './model-checks.js';
 
-const harness = { ...kernels, ...models };
+const harness = { ...kernels, ...models, ...heads };
 
 declare global {
   interface Window {
