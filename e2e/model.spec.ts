@@ -85,3 +85,51 @@ test('long input is truncated and says so', async ({ page }) => {
   expect(outcome.results?.[0].tokens.length).toBe(512);
   expect(outcome.results?.[0].tokens_per_layer).toEqual([258, 258, 258, 258]);
 });
+
+for (const model of [MINI, MINI_FCA]) {
+  test(`golden reference-variant outputs of ${model}`, async ({ page }) => {
+    await openHarness(page);
+    const setting = 'ref-L64-c34-28-24-20-k5';
+    const result = await page.evaluate(([url, name]) => window.harness.checkGoldenAuthors(url, name), [model, setting] as const);
+    // Only the 4 records longer than 64 tokens have no output for this setting.
+    expect(result.records, setting).toBe(74);
+    expect(result.mismatches, setting).toEqual([]);
+    expect(result.maxLogitError, setting).toBeLessThan(GOLDEN_TOLERANCE);
+  });
+}
+
+// float64 reference vs WebGPU float32 through 4 layers of the authors' arithmetic:
+// observed below 1e-6 on these inputs. A ranking flip between float32 and float64
+// would move the logits by about 1e-2 and also show as a trace mismatch.
+const AUTHORS_REFERENCE_TOLERANCE = 1e-4;
+
+test('reference variant matches referenceForwardAuthors', async ({ page }) => {
+  await openHarness(page);
+  for (const options of [
+    { paddedLength: 32, retentionCounts: [20, 16, 12, 8], clusters: 3 },
+    { paddedLength: 32, retentionCounts: [20, 16, 12, 8], clusters: 3, batchSize: 3 },
+    { paddedLength: 40, retentionCounts: [30, 30, 10, 1], clusters: 1 },
+  ]) {
+    const result = await page.evaluate(([url, t, o]) => window.harness.checkAgainstAuthorsReference(url, t, o), [MINI, SENTENCES, options] as const);
+    const label = JSON.stringify(options);
+    // Inputs of more than 23 tokens see every row after layer 0 (20 + 3 = 23 rows), clusters included.
+    expect(Math.max(...result.lengths), label).toBeGreaterThan(23);
+    expect(result.mismatches, label).toEqual([]);
+    expect(result.maxLogitError, label).toBeLessThan(AUTHORS_REFERENCE_TOLERANCE);
+  }
+});
+
+test('reference variant rejects bad lengths', async ({ page }) => {
+  await openHarness(page);
+  const options = { variant: 'reference', paddedLength: 8, retentionCounts: [5, 4, 3, 2], clusters: 2 };
+  const cases: Array<[unknown[], object, RegExp]> = [
+    [['a'], { ...options, paddedLength: 4 }, /layer 0 keeps 5 tokens plus 2 clusters, more than the 4 tokens entering it; lower counts\[0\] to at most 2/],
+    [['a', 'the acting , costumes , music and sound are all astounding'], options, /input 1: the input has \d+ tokens but paddedLength is 8; truncate the input to 8 tokens or set paddedLength to at least \d+/],
+    [['a'], { ...options, paddedLength: 4, retentionCounts: 1, clusters: 4 }, /layer 0 keeps 1 tokens plus 4 clusters, more than the 4 tokens entering it; lower clusters to at most 3/],
+    [['a'], { ...options, clusters: 0 }, /clusters must be an integer >= 1/],
+  ];
+  for (const [inputs, caseOptions, pattern] of cases) {
+    const outcome = await page.evaluate(([url, i, o]) => window.harness.classify(url, i as never, o), [MINI, inputs, caseOptions] as const);
+    expect(outcome.error, JSON.stringify(caseOptions)).toMatch(pattern);
+  }
+});

@@ -6,6 +6,10 @@
 // headSize. Only real rows and keys (index < n, the sequence's current
 // length) are read or written, so a sequence's result does not depend on the
 // padded length or on the other sequences of the batch.
+// With AUTHORS (the FCA authors' code's arithmetic), n counts the padded
+// rows, which are all query rows, and softmaxRows masks keys j >= visible:
+// the maximum runs over all n keys, masked keys get exactly 0 after the
+// exponential, and each row is divided by (sum + 1e-7), Keras' K.epsilon().
 
 struct Params {
   batch: u32,
@@ -23,6 +27,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(4) var<storage, read> probsIn: array<f32>;
 @group(0) @binding(5) var<storage, read_write> context: array<vec4<f32>>;
+// Visible keys (a prefix) per layer and sequence, indexed like seqInfo; bound by the AUTHORS softmax only.
+@group(0) @binding(6) var<storage, read> visibleInfo: array<u32>;
 
 @compute @workgroup_size(8, 8)
 fn attentionScores(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -90,6 +96,22 @@ fn softmaxRows(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = 1u; j < n; j++) {
     maxScore = max(maxScore, probs[rowBase + j]);
   }
+#if AUTHORS
+  let visible = visibleInfo[params.infoBase + b];
+  var sum = 0.0;
+  for (var j = 0u; j < visible; j++) {
+    let e = exp(probs[rowBase + j] - maxScore);
+    probs[rowBase + j] = e;
+    sum += e;
+  }
+  for (var j = visible; j < n; j++) {
+    probs[rowBase + j] = 0.0;
+  }
+  let inv = 1.0 / (sum + 1e-7);
+  for (var j = 0u; j < visible; j++) {
+    probs[rowBase + j] *= inv;
+  }
+#else
   var sum = 0.0;
   for (var j = 0u; j < n; j++) {
     let e = exp(probs[rowBase + j] - maxScore);
@@ -100,6 +122,7 @@ fn softmaxRows(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = 0u; j < n; j++) {
     probs[rowBase + j] *= inv;
   }
+#endif
 }
 
 @compute @workgroup_size(8, 8)

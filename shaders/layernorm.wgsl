@@ -6,6 +6,9 @@
 // barriers dominate on CPU Vulkan implementations and rows are short.
 // Rows past a sequence's current length are left untouched by addLayerNorm
 // and zeroed by embeddingsLayerNorm.
+// With AUTHORS (the FCA authors' code's arithmetic) the current length counts
+// padding rows, which embeddingsLayerNorm embeds like any token and marks with
+// provenance (-2, 0): they stand for no original token.
 
 struct Params {
   batch: u32,
@@ -27,6 +30,8 @@ struct Params {
 @group(0) @binding(8) var<storage, read> positionEmbeddings: array<f32>;
 @group(0) @binding(9) var<storage, read> typeEmbeddings: array<f32>;
 @group(0) @binding(10) var<storage, read_write> provenance: array<vec2<i32>>; // (original position, 1) per real row, (-1, 0) for padding
+// Real tokens per sequence at layer 0 (the visible prefix), indexed like seqInfo; bound by the AUTHORS embeddings only.
+@group(0) @binding(11) var<storage, read> visibleInfo: array<u32>;
 
 // Normalises output[base .. base + width), whose sum is given, in place.
 fn normalizeRow(base: u32, sum: f32) {
@@ -82,7 +87,11 @@ fn embeddingsLayerNorm(@builtin(global_invocation_id) gid: vec3<u32>) {
     provenance[row] = vec2<i32>(-1, 0);
     return;
   }
+#if AUTHORS
+  provenance[row] = select(vec2<i32>(-2, 0), vec2<i32>(i32(i), 1), i < visibleInfo[params.infoBase + b]);
+#else
   provenance[row] = vec2<i32>(i32(i), 1);
+#endif
 
   let token = tokens[row];
   let wordBase = token.x * d;

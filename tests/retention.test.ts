@@ -214,6 +214,7 @@ describe('planLayers', () => {
         paddedLength: 64,
       });
       expect(resolveFcaOptions({ retentionCounts: 30, variant: 'reference' }, 2)?.paddedLength).toBe(128);
+      expect(resolveFcaOptions({ retentionCounts: 30, variant: 'reference' }, 2)?.clusters).toBe(5);
     });
 
     it('reference rejects fractions', () => {

@@ -4,6 +4,7 @@ import { FcaModel } from '../../src/engine/session.js';
 import { resolveFcaOptions, tokensPerLayer } from '../../src/fca/retention.js';
 import { createGpuContext } from '../../src/gpu/device.js';
 import { loadModelFiles, type ModelFiles } from '../../src/model/load.js';
+import { referenceForwardAuthors } from '../../src/reference/authors.js';
 import { referenceForward } from '../../src/reference/forward.js';
 import type { ClassifyInput, ClassifyOptions } from '../../src/types.js';
 
@@ -96,3 +97,90 @@ export async function classify(modelUrl: string, inputs: ClassifyInput[], option
 }
 
 export { tokensPerLayer };
+
+/** Golden settings of the 'reference' variant (the authors' code's arithmetic) in the engine's terms. */
+export const AUTHORS_GOLDEN_SETTINGS: Record<string, ClassifyOptions> = {
+  'ref-L64-c34-28-24-20-k5': { variant: 'reference', paddedLength: 64, retentionCounts: [34, 28, 24, 20], clusters: 5 },
+};
+
+/**
+ * Counts the encoder FLOPs of the padded lengths a 'reference' pass processes:
+ * 8 n_in D^2 + 4 n_in^2 D + 4 n_out D F per layer. The count is written out
+ * here, apart from encoderFlops, so that the check does not reuse the engine's code.
+ */
+function paddedFlops(paddedLength: number, tokensPerLayer: number[], hiddenSize: number, intermediateSize: number): number {
+  let nIn = paddedLength;
+  let total = 0;
+  for (const nOut of tokensPerLayer) {
+    total += 8 * nIn * hiddenSize ** 2 + 4 * nIn ** 2 * hiddenSize + 4 * nOut * hiddenSize * intermediateSize;
+    nIn = nOut;
+  }
+  return total;
+}
+
+/**
+ * Runs the golden records that have a 'reference' setting (the others are
+ * longer than its padded length) through the engine, batched, and reports the
+ * worst logit error, tokens_per_layer mismatches, and FLOPs that differ from
+ * the padded count.
+ */
+export async function checkGoldenAuthors(modelUrl: string, setting: string) {
+  const { files, model } = await modelFor(modelUrl);
+  const options = AUTHORS_GOLDEN_SETTINGS[setting];
+  const text = await (await fetch(`${modelUrl}golden.jsonl`)).text();
+  const records = text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as GoldenRecord)
+    .filter((record) => record[setting] !== undefined);
+  const inputs: ClassifyInput[] = records.map((r) => ({ input_ids: r.input_ids, token_type_ids: r.token_type_ids }));
+  const started = performance.now();
+  const results = await model.classify(inputs, { ...options });
+  const milliseconds = performance.now() - started;
+  let maxLogitError = 0;
+  const mismatches: string[] = [];
+  records.forEach((record, i) => {
+    const expected = record[setting] as { logits: number[]; tokens_per_layer: number[] };
+    const got = results[i];
+    got.logits.forEach((v, k) => (maxLogitError = Math.max(maxLogitError, Math.abs(v - expected.logits[k]))));
+    if (JSON.stringify(got.tokens_per_layer) !== JSON.stringify(expected.tokens_per_layer)) {
+      mismatches.push(`record ${i}: tokens_per_layer ${JSON.stringify(got.tokens_per_layer)} != ${JSON.stringify(expected.tokens_per_layer)}`);
+    }
+    const flops = paddedFlops(options.paddedLength!, expected.tokens_per_layer, files.config.hiddenSize, files.config.intermediateSize);
+    if (got.flops !== flops) mismatches.push(`record ${i}: flops ${got.flops} != padded count ${flops}`);
+  });
+  return { records: records.length, maxLogitError, mismatches, milliseconds };
+}
+
+/**
+ * Runs texts through the engine (trace on) and referenceForwardAuthors with
+ * the same 'reference' options and compares logits, tokens_per_layer, FLOPs
+ * and every layer's trace positions.
+ */
+export async function checkAgainstAuthorsReference(
+  modelUrl: string,
+  texts: ClassifyInput[],
+  options: { paddedLength: number; retentionCounts: number[]; clusters: number; batchSize?: number },
+) {
+  const { files, model } = await modelFor(modelUrl);
+  const results = await model.classify(texts, { ...options, variant: 'reference', trace: true });
+  const settings = { paddedLength: options.paddedLength, counts: options.retentionCounts, clusters: options.clusters };
+  let maxLogitError = 0;
+  const mismatches: string[] = [];
+  texts.forEach((input, i) => {
+    const encoded = model.encode(input);
+    const expected = referenceForwardAuthors(files.config, files.weights, encoded.inputIds, encoded.tokenTypeIds, settings);
+    const got = results[i];
+    got.logits.forEach((v, k) => (maxLogitError = Math.max(maxLogitError, Math.abs(v - expected.logits[k]))));
+    if (JSON.stringify(got.tokens_per_layer) !== JSON.stringify(expected.tokensPerLayer)) {
+      mismatches.push(`input ${i}: tokens_per_layer ${JSON.stringify(got.tokens_per_layer)} != ${JSON.stringify(expected.tokensPerLayer)}`);
+    }
+    const flops = paddedFlops(options.paddedLength, expected.tokensPerLayer, files.config.hiddenSize, files.config.intermediateSize);
+    if (got.flops !== flops) mismatches.push(`input ${i}: flops ${got.flops} != padded count ${flops}`);
+    const positions = got.trace?.map((layer) => layer.positions);
+    if (JSON.stringify(positions) !== JSON.stringify(expected.positions)) {
+      mismatches.push(`input ${i}: trace ${JSON.stringify(positions)} != reference ${JSON.stringify(expected.positions)}`);
+    }
+  });
+  return { maxLogitError, mismatches, lengths: texts.map((input) => model.encode(input).inputIds.length) };
+}

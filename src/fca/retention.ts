@@ -18,7 +18,7 @@ export interface FcaOptions {
   retention?: number | number[];
   /** One token count (>= 1, never growing with depth) per layer, or a single count for every layer. */
   retentionCounts?: number | number[];
-  /** Clusters per layer, `K`; 0 drops the tail (PoWER-BERT). Default 2. */
+  /** Clusters per layer, `K`; 0 drops the tail (PoWER-BERT). Default 2, or 5 for the 'reference' variant. */
   clusters?: number;
   /** How the tail is merged; default 'weighted'. */
   variant?: FcaVariant;
@@ -46,6 +46,7 @@ export interface FcaSettings {
 }
 
 export const DEFAULT_CLUSTERS = 2;
+export const DEFAULT_REFERENCE_CLUSTERS = 5;
 export const DEFAULT_PADDED_LENGTH = 128;
 
 /** Error raised for FCA options that cannot be used; the message names the value and the fix. */
@@ -84,7 +85,9 @@ export function resolveFcaOptions(options: FcaOptions | undefined, numLayers: nu
   if (variant === 'drop' && options.clusters !== undefined && options.clusters !== 0) {
     throw new RetentionError(`variant 'drop' keeps no clusters but clusters is ${formatValue(options.clusters)}; remove clusters or use another variant.`);
   }
-  const clusters = variant === 'drop' ? 0 : options.clusters ?? DEFAULT_CLUSTERS;
+  // The authors' code uses K = 5, so the variant that reproduces it defaults to 5.
+  const defaultClusters = variant === 'reference' ? DEFAULT_REFERENCE_CLUSTERS : DEFAULT_CLUSTERS;
+  const clusters = variant === 'drop' ? 0 : options.clusters ?? defaultClusters;
   if (!Number.isInteger(clusters) || clusters < 0) {
     throw new RetentionError(`clusters must be a non-negative integer, got ${formatValue(clusters)}; use 0 to drop the tail.`);
   }

@@ -18,13 +18,11 @@
  * - LayerNorm epsilon is 1e-14 everywhere.
  */
 
+import { AUTHORS_LAYER_NORM_EPS, planAuthorsLayers, type AuthorsSettings } from '../fca/authors-plan.js';
 import type { BertConfig } from '../model/config.js';
 import type { BertWeights } from '../model/tensor.js';
 import { weight } from '../model/weights.js';
 import { attentionColumnScores, attentionContext, gelu, layerNorm, linear } from './ops.js';
-
-/** Epsilon of every LayerNorm in this variant: keras-layer-normalization's default, K.epsilon() squared. */
-export const AUTHORS_LAYER_NORM_EPS = 1e-14;
 
 /** Added to each attention row's denominator, as PoWER-BERT's ScaledDotProductAttention adds Keras' K.epsilon(). */
 export const AUTHORS_ATTENTION_EPS = 1e-7;
@@ -35,14 +33,8 @@ export const CLUSTER_POSITION = -1;
 /** `positions` value of a row without real-token content: an input padding token, or a cluster whose slots are all zero padding. */
 export const PADDING_POSITION = -2;
 
-export interface AuthorsSettings {
-  /** Fixed length the input is padded to with [PAD] (token type 0); 64 for SST-2 and CoLA in the authors' runs. */
-  paddedLength: number;
-  /** Retention r per layer: fine tokens kept, [CLS] included. */
-  counts: number[];
-  /** Clusters K per layer (the authors' code fixes 5); at least 1. */
-  clusters: number;
-}
+export { AUTHORS_LAYER_NORM_EPS };
+export type { AuthorsSettings };
 
 export interface AuthorsResult {
   /** Classifier logits; empty unless the architecture is BertForSequenceClassification. */
@@ -256,50 +248,6 @@ export function authorsReduce(
 }
 
 /**
- * Checks the settings against the model and the input and returns the
- * sequence length entering each layer (the padded length, then r + K).
- */
-function planAuthorsLayers(config: BertConfig, inputLength: number, settings: AuthorsSettings): number[] {
-  const op = 'referenceForwardAuthors';
-  const { paddedLength, counts, clusters } = settings;
-  if (!Number.isInteger(paddedLength) || paddedLength < 1 || paddedLength > config.maxPositionEmbeddings) {
-    throw new RangeError(
-      `${op}: paddedLength must be an integer in [1, max_position_embeddings = ${config.maxPositionEmbeddings}], got ${paddedLength}.`,
-    );
-  }
-  if (inputLength === 0) throw new RangeError(`${op}: inputIds is empty; pass at least the [CLS] token.`);
-  if (inputLength > paddedLength) {
-    throw new RangeError(
-      `${op}: the input has ${inputLength} tokens but paddedLength is ${paddedLength}; truncate the input to ${paddedLength} tokens or set paddedLength to at least ${inputLength}.`,
-    );
-  }
-  if (!Number.isInteger(clusters) || clusters < 1) {
-    throw new RangeError(`${op}: clusters must be an integer >= 1 (the authors' code uses 5), got ${clusters}.`);
-  }
-  if (!Array.isArray(counts) || counts.length !== config.numLayers) {
-    throw new RangeError(
-      `${op}: counts has ${Array.isArray(counts) ? counts.length : 'no'} entries but the model has ${config.numLayers} layers; give one retention count per layer.`,
-    );
-  }
-
-  const lengths: number[] = [];
-  let n = paddedLength;
-  counts.forEach((count, layer) => {
-    if (!Number.isInteger(count) || count < 1) {
-      throw new RangeError(`${op}: counts[${layer}] must be an integer >= 1 ([CLS] is always kept), got ${count}.`);
-    }
-    if (count + clusters > n) {
-      throw new RangeError(
-        `${op}: layer ${layer} keeps ${count} tokens plus ${clusters} clusters, more than the ${n} tokens entering it; lower counts[${layer}] to at most ${n - clusters}.`,
-      );
-    }
-    lengths.push(n);
-    n = count + clusters;
-  });
-  return lengths;
-}
-
-/**
  * Runs the encoder on one sequence in float64 with the authors' arithmetic:
  * the input is padded to settings.paddedLength, and each layer reduces its
  * sequence to counts[l] + clusters rows (authorsReduce). The classifier reads
@@ -314,7 +262,7 @@ export function referenceForwardAuthors(
 ): AuthorsResult {
   const d = config.hiddenSize;
   const realLength = inputIds.length;
-  const lengths = planAuthorsLayers(config, realLength, settings);
+  const steps = planAuthorsLayers(realLength, settings, config);
   if (tokenTypeIds.length !== realLength) {
     throw new RangeError(
       `referenceForwardAuthors: tokenTypeIds has ${tokenTypeIds.length} entries but inputIds has ${realLength}; pass one per token.`,
@@ -336,15 +284,15 @@ export function referenceForwardAuthors(
   const positions: number[][] = [];
 
   for (let layer = 0; layer < config.numLayers; layer++) {
-    if (lengths[layer] !== rows) {
-      throw new Error(`internal error: layer ${layer} plans ${lengths[layer]} input rows but the sequence has ${rows}`);
+    const step = steps[layer];
+    if (step.nIn !== rows) {
+      throw new Error(`internal error: layer ${layer} plans ${step.nIn} input rows but the sequence has ${rows}`);
     }
     const prefix = `encoder.layer.${layer}.`;
-    const visible = Math.min(realLength, rows);
-    const attention = attentionSubLayerAuthors(config, weights, prefix, hidden, rows, visible);
+    const attention = attentionSubLayerAuthors(config, weights, prefix, hidden, rows, step.visible);
 
     const scores = authorsColumnScores(attention.probs, rows, config.numHeads);
-    const reduced = authorsReduce(attention.output, rows, d, scores, settings.counts[layer], settings.clusters);
+    const reduced = authorsReduce(attention.output, rows, d, scores, step.fine, step.clusters);
     origin = reduced.sources.map((source) => {
       if (source >= 0) return origin[source];
       return reduced.emptyClusters[-1 - source] ? PADDING_POSITION : CLUSTER_POSITION;
