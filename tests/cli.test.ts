@@ -8,11 +8,25 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError, checkLayerCount, parseArgs } from '../src/cli/args.mjs';
-import { EngineError, classifyLines, classifyWithFallback, isFatal } from '../src/cli/batch.mjs';
+import { HELP, UsageError, checkLayerCount, checkModelOptions, parseArgs } from '../src/cli/args.mjs';
+import { EngineError, checkRunOptions, classifyLines, classifyWithFallback, isFatal } from '../src/cli/batch.mjs';
+import { buildRunOptions } from '../src/cli/classify.mjs';
+import { EvalError, goldValues } from '../src/cli/eval.mjs';
 import { createLineReader, formatResult, parseInputLine } from '../src/cli/jsonl.mjs';
 import { main } from '../src/cli/main.mjs';
-import { describeFca, formatEvalTable, formatFlops, summarizeEval } from '../src/cli/metrics.mjs';
+import {
+  accuracy,
+  averageRanks,
+  describeFca,
+  f1Score,
+  formatEvalTable,
+  formatFlops,
+  matthewsCorrelation,
+  pearsonCorrelation,
+  spearmanCorrelation,
+  summarizeEval,
+  taskMetrics,
+} from '../src/cli/metrics.mjs';
 import { directoryMiddleware, resolveInside } from '../src/cli/static-files.mjs';
 import { DataError, detectGlueTask, parseGlueTsv, readGlueDevSet, resolveLabelId } from '../src/cli/tsv.mjs';
 
@@ -32,12 +46,21 @@ function usageError(argv: string[]): UsageError {
 
 describe('parseArgs', () => {
   it('parses a dense classify', () => {
-    expect(parseArgs(['classify', '--model', 'models/m'])).toEqual({ command: 'classify', model: 'models/m', fca: null, verbose: false });
+    expect(parseArgs(['classify', '--model', 'models/m'])).toEqual({
+      command: 'classify',
+      model: 'models/m',
+      fca: null,
+      batchSize: null,
+      trace: false,
+      pooling: null,
+      verbose: false,
+    });
   });
 
   it('parses one retention fraction as a number', () => {
     const args = parseArgs(['classify', '--model', 'm', '--retention', '0.5']);
-    expect(args).toMatchObject({ fca: { retention: 0.5, clusters: 2 } });
+    expect(args).toMatchObject({ fca: { retention: 0.5, clusters: 2, variant: 'weighted' } });
+    expect(args).not.toHaveProperty('fca.paddedLength');
   });
 
   it('parses per-layer fractions and --flag=value', () => {
@@ -95,9 +118,70 @@ describe('parseArgs', () => {
 
   it('parses eval options', () => {
     const args = parseArgs(['eval', '--model', 'm', '--data', 'd', '--json', '--limit', '5', '--task', 'sst2']);
-    expect(args).toEqual({ command: 'eval', model: 'm', data: 'd', fca: null, json: true, limit: 5, task: 'sst2', verbose: false });
+    expect(args).toEqual({ command: 'eval', model: 'm', data: 'd', fca: null, batchSize: null, json: true, limit: 5, task: 'sst2', verbose: false });
     expect(usageError(['eval', '--model', 'm', '--data', 'd', '--limit', '0']).message).toContain('--limit');
     expect(usageError(['eval', '--model', 'm', '--data', 'd', '--json=yes']).message).toContain('--json takes no value');
+  });
+
+  it('parses --variant, --batch-size, --trace and --pooling', () => {
+    const args = parseArgs(['classify', '--model', 'm', '--retention', '0.5', '--variant', 'mean', '--batch-size', '3', '--trace', '--pooling=cls']);
+    expect(args).toEqual({
+      command: 'classify',
+      model: 'm',
+      fca: { retention: 0.5, clusters: 2, variant: 'mean' },
+      batchSize: 3,
+      trace: true,
+      pooling: 'cls',
+      verbose: false,
+    });
+    const evalArgs = parseArgs(['eval', '--model', 'm', '--data', 'd', '--retention-counts', '3', '--variant', 'weighted', '--batch-size', '16']);
+    expect(evalArgs).toMatchObject({ fca: { retentionCounts: 3, clusters: 2, variant: 'weighted' }, batchSize: 16 });
+  });
+
+  it('makes --variant drop mean zero clusters', () => {
+    expect(parseArgs(['classify', '--model', 'm', '--retention', '0.5', '--variant', 'drop'])).toMatchObject({ fca: { clusters: 0, variant: 'drop' } });
+    expect(parseArgs(['classify', '--model', 'm', '--retention', '0.5', '--variant', 'drop', '--clusters', '0'])).toMatchObject({
+      fca: { clusters: 0, variant: 'drop' },
+    });
+    const error = usageError(['classify', '--model', 'm', '--retention', '0.5', '--variant', 'drop', '--clusters', '2']);
+    expect(error.message).toContain('--variant drop keeps no clusters, but --clusters is 2');
+  });
+
+  it('parses --variant reference with its padded length', () => {
+    const args = parseArgs(['eval', '--model', 'm', '--data', 'd', '--retention-counts', '34,28,24,20', '--clusters', '5', '--variant', 'reference']);
+    expect(args).toMatchObject({ fca: { retentionCounts: [34, 28, 24, 20], clusters: 5, variant: 'reference', paddedLength: 128 } });
+    const padded = parseArgs(['classify', '--model', 'm', '--retention-counts', '20', '--variant', 'reference', '--padded-length', '64']);
+    expect(padded).toMatchObject({ fca: { paddedLength: 64 } });
+  });
+
+  it('rejects bad variant options', () => {
+    const base = ['classify', '--model', 'm'];
+    expect(usageError([...base, '--retention', '0.5', '--variant', 'max']).message).toContain('--variant: "max" is not a variant; choose one of weighted, mean, drop, reference');
+    expect(usageError([...base, '--variant', 'mean']).message).toContain('--variant needs --retention or --retention-counts');
+    expect(usageError([...base, '--padded-length', '64']).message).toContain('--padded-length needs --retention');
+    expect(usageError([...base, '--retention', '0.5', '--padded-length', '64']).message).toContain('--padded-length 64 applies only to --variant reference');
+    expect(usageError([...base, '--retention', '0.5', '--variant', 'reference']).message).toContain('--variant reference takes --retention-counts');
+    expect(usageError([...base, '--retention-counts', '9', '--variant', 'reference', '--clusters', '0']).message).toContain('at least 1 cluster, but --clusters is 0');
+    expect(usageError([...base, '--retention-counts', '9', '--variant', 'reference', '--padded-length', '1']).message).toContain('--padded-length must be an integer >= 2, got 1');
+    expect(usageError([...base, '--retention-counts', '9', '--variant', 'reference', '--padded-length', '64.5']).message).toContain('got 64.5');
+  });
+
+  it('rejects bad --batch-size and --pooling', () => {
+    expect(usageError(['classify', '--model', 'm', '--batch-size', '0']).message).toContain('--batch-size must be an integer >= 1, got 0');
+    expect(usageError(['classify', '--model', 'm', '--batch-size', '2.5']).message).toContain('got 2.5');
+    expect(usageError(['classify', '--model', 'm', '--batch-size', 'many']).message).toContain('--batch-size: "many" is not a number');
+    expect(usageError(['classify', '--model', 'm', '--pooling', 'max']).message).toContain('--pooling: "max" is not a pooling mode; choose mean or cls');
+    expect(usageError(['eval', '--model', 'm', '--data', 'd', '--trace']).message).toBe('unknown flag --trace for eval; --trace is an option of classify only.');
+    expect(usageError(['eval', '--model', 'm', '--data', 'd', '--pooling', 'cls']).message).toContain('--pooling is an option of classify only');
+  });
+
+  it('documents every new option in --help', () => {
+    for (const flag of ['--batch-size N', '--variant NAME', '--padded-length L', '--trace', '--pooling mean|cls']) {
+      expect(HELP.classify, flag).toContain(flag);
+    }
+    for (const flag of ['--batch-size N', '--variant NAME', '--padded-length L']) expect(HELP.eval, flag).toContain(flag);
+    expect(HELP.eval).not.toContain('--trace');
+    expect(HELP.eval).toContain('Matthews correlation');
   });
 
   it('returns help requests', () => {
@@ -118,6 +202,39 @@ describe('checkLayerCount', () => {
 
   it('rejects a list of the wrong length', () => {
     expect(() => checkLayerCount({ retentionCounts: [3, 2], clusters: 2 }, 4, 'classify')).toThrow(/--retention-counts has 2 values but the model has 4 layers/);
+  });
+});
+
+describe('checkModelOptions', () => {
+  const classifier = { architecture: 'BertForSequenceClassification', numLayers: 4, maxPositionEmbeddings: 512 };
+
+  it('accepts --pooling for a BertModel only', () => {
+    expect(() => checkModelOptions({ command: 'classify', fca: null, pooling: 'cls' }, { ...classifier, architecture: 'BertModel' })).not.toThrow();
+    expect(() => checkModelOptions({ command: 'classify', fca: null, pooling: 'cls' }, classifier)).toThrow(
+      /--pooling cls applies only to BertModel checkpoints, but this model is a BertForSequenceClassification/,
+    );
+  });
+
+  it('checks the padded length and the layer count', () => {
+    const fca = { retentionCounts: 30, clusters: 5, variant: 'reference' as const, paddedLength: 600 };
+    expect(() => checkModelOptions({ command: 'eval', fca }, classifier)).toThrow(/--padded-length 600 exceeds the model's 512 position embeddings/);
+    expect(() => checkModelOptions({ command: 'eval', fca: { ...fca, paddedLength: 512 } }, classifier)).not.toThrow();
+    expect(() => checkModelOptions({ command: 'eval', fca: { retention: [0.5, 0.4] } }, classifier)).toThrow(/--retention has 2 values but the model has 4 layers/);
+  });
+});
+
+describe('buildRunOptions', () => {
+  it('adds only the options that were given', () => {
+    expect(buildRunOptions({ fca: null })).toEqual({});
+    expect(buildRunOptions({ fca: { retention: 0.5, clusters: 2, variant: 'mean' }, batchSize: 3, trace: true, pooling: 'cls' })).toEqual({
+      retention: 0.5,
+      clusters: 2,
+      variant: 'mean',
+      batchSize: 3,
+      trace: true,
+      pooling: 'cls',
+    });
+    expect(buildRunOptions({ fca: null, batchSize: null, trace: false, pooling: null })).toEqual({});
   });
 });
 
@@ -159,6 +276,38 @@ describe('parseInputLine', () => {
   });
 });
 
+describe('parseInputLine for multiple choice', () => {
+  const parse = (line: string) => parseInputLine(line, 4, 'BertForMultipleChoice');
+
+  it('parses text and choices', () => {
+    expect(parse('{"text": "The sky is", "choices": ["blue", "loud"], "id": 1}')).toEqual({ input: { text: 'The sky is', choices: ['blue', 'loud'] } });
+    expect(parse('{"text": "", "choices": ["only"]}')).toEqual({ input: { text: '', choices: ['only'] } });
+  });
+
+  it('reports lines without valid choices', () => {
+    const cases: [string, RegExp][] = [
+      ['{"text": "The sky is"}', /^line 4: a BertForMultipleChoice model needs "choices", a non-empty array of strings/],
+      ['{"text": "a", "choices": []}', /^line 4: "choices" must be a non-empty array of strings, got \[\]/],
+      ['{"text": "a", "choices": ["b", 3]}', /"choices" must be a non-empty array of strings, got \["b",3\]/],
+      ['{"text": "a", "choices": "b"}', /"choices" must be a non-empty array/],
+      ['{"input_ids": [101, 102], "choices": ["b"]}', /needs a "text" string, but there is no "text"/],
+      ['{"text": 5, "choices": ["b"]}', /needs a "text" string, but "text" is a number/],
+      ['{"text": ', /^line 4: invalid JSON/],
+      ['["a"]', /^line 4: expected a JSON object .* got an array/],
+    ];
+    for (const [line, pattern] of cases) {
+      const parsed = parse(line);
+      expect(parsed, line).toHaveProperty('error');
+      expect((parsed as { error: string }).error, line).toMatch(pattern);
+    }
+  });
+
+  it('parses BertModel lines as text or ids', () => {
+    expect(parseInputLine('{"text": "a", "text_pair": "b"}', 1, 'BertModel')).toEqual({ input: { text: 'a', text_pair: 'b' } });
+    expect(parseInputLine('{"input_ids": [2, 5, 3]}', 1, 'BertModel')).toEqual({ input: { input_ids: [2, 5, 3] } });
+  });
+});
+
 describe('formatResult', () => {
   it('keeps the output fields in order', () => {
     const result = {
@@ -175,6 +324,46 @@ describe('formatResult', () => {
     const line = formatResult(result);
     expect(Object.keys(line)).toEqual(['label', 'label_id', 'probabilities', 'logits', 'tokens_per_layer', 'flops', 'truncated']);
     expect(line.label).toBe('positive');
+  });
+
+  const trace = [{ positions: [0, 2, -1], tokenCounts: [1, 1, 2], scores: [0.1, 0.2, 0.3, 0.4], destinations: [0, 2, 1, 2], fine: 2, clusters: 1 }];
+
+  it('adds score for regression and trace on request', () => {
+    const result = { label: 'LABEL_0', label_id: 0, probabilities: [], logits: [3.25], score: 3.25, tokens_per_layer: [3], flops: 10, truncated: false, tokens: [], trace };
+    const line = formatResult(result, { trace: true });
+    expect(Object.keys(line)).toEqual(['label', 'label_id', 'score', 'probabilities', 'logits', 'tokens_per_layer', 'flops', 'truncated', 'trace']);
+    expect(line.score).toBe(3.25);
+    expect(line.trace).toEqual(trace);
+    expect(Object.keys(formatResult(result))).not.toContain('trace');
+  });
+
+  it('formats multiple-choice results with their choices', () => {
+    const choice = { tokens_per_layer: [4, 3], flops: 7, truncated: false, tokens: ['[CLS]', 'a', '[SEP]', 'b'], trace };
+    const result = {
+      label: 'b',
+      label_id: 1,
+      probabilities: [0.4, 0.6],
+      logits: [0.1, 0.5],
+      tokens_per_layer: [8, 6],
+      flops: 14,
+      truncated: false,
+      choices: [choice, choice],
+    };
+    const line = formatResult(result, { architecture: 'BertForMultipleChoice' });
+    expect(Object.keys(line)).toEqual(['label', 'label_id', 'probabilities', 'logits', 'tokens_per_layer', 'flops', 'truncated', 'choices']);
+    expect(line.choices).toEqual([
+      { tokens_per_layer: [4, 3], flops: 7, truncated: false },
+      { tokens_per_layer: [4, 3], flops: 7, truncated: false },
+    ]);
+    const traced = formatResult(result, { architecture: 'BertForMultipleChoice', trace: true });
+    expect((traced.choices as Record<string, unknown>[])[1]).toEqual({ tokens_per_layer: [4, 3], flops: 7, truncated: false, trace });
+    expect(traced).not.toHaveProperty('trace');
+  });
+
+  it('formats embeddings', () => {
+    const result = { embedding: [0.5, -0.5], tokens_per_layer: [3], flops: 9, truncated: true, tokens: ['[CLS]', 'w1', '[SEP]'], trace };
+    expect(formatResult(result, { architecture: 'BertModel' })).toEqual({ embedding: [0.5, -0.5], tokens_per_layer: [3], flops: 9, truncated: true });
+    expect(formatResult(result, { architecture: 'BertModel', trace: true })).toHaveProperty('trace', trace);
   });
 });
 
@@ -291,13 +480,97 @@ describe('GLUE TSV', () => {
   });
 });
 
+describe('classification metrics', () => {
+  // TP 3 (0, 1, 6), FN 1 (2), TN 3 (3, 4, 7), FP 1 (5).
+  const golds = [1, 1, 1, 0, 0, 0, 1, 0];
+  const predictions = [1, 1, 0, 0, 0, 1, 1, 0];
+
+  it('computes accuracy', () => {
+    expect(accuracy(golds, predictions)).toBe(0.75);
+    expect(() => accuracy([1], [1, 0])).toThrow(/1 gold values but 2 predictions/);
+    expect(() => accuracy([], [])).toThrow(/no examples/);
+  });
+
+  it('computes Matthews correlation by hand', () => {
+    // (TP TN - FP FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)) = (9 - 1) / sqrt(4 * 4 * 4 * 4) = 0.5.
+    expect(matthewsCorrelation(golds, predictions)).toBeCloseTo(0.5, 12);
+    // TP 3, FN 1, TN 1, FP 1: (3 - 1) / sqrt(4 * 4 * 2 * 2) = 0.25.
+    expect(matthewsCorrelation([1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1])).toBeCloseTo(0.25, 12);
+    expect(matthewsCorrelation([1, 0, 1, 0], [1, 0, 1, 0])).toBeCloseTo(1, 12);
+    expect(matthewsCorrelation([1, 0, 1, 0], [0, 1, 0, 1])).toBeCloseTo(-1, 12);
+    // Three classes, c = 4 of s = 6, every class 2 gold and 2 predicted: (4 * 6 - 12) / (36 - 12) = 0.5.
+    expect(matthewsCorrelation([0, 1, 2, 0, 1, 2], [0, 1, 1, 0, 2, 2])).toBeCloseTo(0.5, 12);
+  });
+
+  it('gives Matthews correlation 0 for degenerate inputs', () => {
+    expect(matthewsCorrelation([1, 0, 1, 0], [1, 1, 1, 1])).toBe(0);
+    expect(matthewsCorrelation([1, 0, 1, 0], [0, 0, 0, 0])).toBe(0);
+    expect(matthewsCorrelation([1, 1, 1], [1, 0, 1])).toBe(0);
+  });
+
+  it('computes F1 of the positive class', () => {
+    // Positive 1: TP 3, FP 1, FN 1 -> 6 / 8. Positive 0: TP 1, FP 1, FN 1 -> 2 / 4.
+    expect(f1Score([1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1], 1)).toBeCloseTo(0.75, 12);
+    expect(f1Score([1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1], 0)).toBeCloseTo(0.5, 12);
+    // Precision 1/3, recall 1: F1 = 2 / 4.
+    expect(f1Score([0, 0, 1], [1, 1, 1], 1)).toBeCloseTo(0.5, 12);
+    expect(f1Score([0, 0], [0, 0], 1)).toBe(0);
+    expect(f1Score([1, 1], [0, 0], 1)).toBe(0);
+  });
+});
+
+describe('correlation metrics', () => {
+  it('computes Pearson correlation by hand', () => {
+    // Deviations (-2, -1, 0, 1, 2) and (-2, 0, 1, 0, 1): 6 / sqrt(10 * 6).
+    expect(pearsonCorrelation([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])).toBeCloseTo(6 / Math.sqrt(60), 12);
+    expect(pearsonCorrelation([1, 2, 3], [6, 4, 2])).toBeCloseTo(-1, 12);
+  });
+
+  it('ranks ties by their average rank', () => {
+    expect(averageRanks([10, 20, 10, 30, 20, 10])).toEqual([2, 4.5, 2, 6, 4.5, 2]);
+    expect(averageRanks([3, 1, 2])).toEqual([3, 1, 2]);
+    expect(averageRanks([-0.5, -0.5])).toEqual([1.5, 1.5]);
+  });
+
+  it('computes Spearman correlation with ties', () => {
+    // Ranks (1, 2, 3, 4, 5) and (1, 2.5, 4.5, 2.5, 4.5): deviations of the second (-2, -0.5, 1.5, -0.5, 1.5), 7 / sqrt(10 * 9).
+    expect(spearmanCorrelation([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])).toBeCloseTo(7 / Math.sqrt(90), 12);
+    // Monotonic but not linear: Spearman 1, Pearson below 1.
+    expect(spearmanCorrelation([1, 2, 3, 4], [1, 4, 9, 100])).toBeCloseTo(1, 12);
+    expect(pearsonCorrelation([1, 2, 3, 4], [1, 4, 9, 100])!).toBeLessThan(0.9);
+  });
+
+  it('returns null when a correlation is undefined', () => {
+    expect(pearsonCorrelation([1, 2, 3], [2, 2, 2])).toBeNull();
+    expect(spearmanCorrelation([4, 4, 4], [1, 2, 3])).toBeNull();
+    expect(pearsonCorrelation([1], [2])).toBeNull();
+  });
+});
+
+describe('taskMetrics', () => {
+  it('picks each task\'s metrics', () => {
+    expect(taskMetrics('SST-2', [1, 0], [1, 1])).toEqual({ accuracy: 0.5 });
+    expect(taskMetrics('RTE', [1, 0], [1, 0])).toEqual({ accuracy: 1 });
+    expect(taskMetrics('CoLA', [1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1])).toEqual({ matthews: expect.closeTo(0.25, 12), accuracy: expect.closeTo(4 / 6, 12) });
+    expect(taskMetrics('MRPC', [1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1])).toEqual({ f1: expect.closeTo(0.75, 12), accuracy: expect.closeTo(4 / 6, 12) });
+    expect(taskMetrics('MRPC', [1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 1], { positiveLabelId: 0 })).toMatchObject({ f1: expect.closeTo(0.5, 12) });
+    expect(taskMetrics('STS-B', [2, 4, 5, 4, 5], [1, 2, 3, 4, 5])).toEqual({
+      pearson: expect.closeTo(6 / Math.sqrt(60), 12),
+      spearman: expect.closeTo(7 / Math.sqrt(90), 12),
+    });
+    expect(() => taskMetrics('SQuAD', [1], [1])).toThrow(/no metrics are defined for task "SQuAD"/);
+  });
+});
+
 describe('summarizeEval', () => {
+  const pass = (prediction: number, flops: number) => ({ prediction, flops });
+
   it('computes accuracy, mean FLOPs and the ratio of totals', () => {
     const summary = summarizeEval([
-      { labelId: 1, dense: { label_id: 1, flops: 100 }, fca: { label_id: 1, flops: 50 } },
-      { labelId: 0, dense: { label_id: 1, flops: 300 }, fca: { label_id: 0, flops: 60 } },
-      { labelId: 0, dense: { label_id: 0, flops: 200 }, fca: { label_id: 1, flops: 100 } },
-      { labelId: 1, dense: { label_id: 1, flops: 400 }, fca: { label_id: 1, flops: 390 } },
+      { gold: 1, dense: pass(1, 100), fca: pass(1, 50) },
+      { gold: 0, dense: pass(1, 300), fca: pass(0, 60) },
+      { gold: 0, dense: pass(0, 200), fca: pass(1, 100) },
+      { gold: 1, dense: pass(1, 400), fca: pass(1, 390) },
     ]);
     expect(summary.examples).toBe(4);
     expect(summary.accuracy).toBe(0.75);
@@ -306,14 +579,53 @@ describe('summarizeEval', () => {
     expect(summary.dense_mean_flops).toBe(250);
     // 600 / 1000; the mean of per-example ratios would be (0.5 + 0.2 + 0.5 + 0.975) / 4 = 0.54375.
     expect(summary.flops_ratio).toBeCloseTo(0.6, 12);
+    expect(summary.metrics).toEqual({ accuracy: 0.75 });
+    expect(summary.dense_metrics).toEqual({ accuracy: 0.75 });
   });
 
   it('uses the dense pass when there is no FCA pass', () => {
     const summary = summarizeEval([
-      { labelId: 1, dense: { label_id: 1, flops: 100 }, fca: null },
-      { labelId: 1, dense: { label_id: 0, flops: 300 }, fca: null },
+      { gold: 1, dense: pass(1, 100), fca: null },
+      { gold: 1, dense: pass(0, 300), fca: null },
     ]);
-    expect(summary).toEqual({ examples: 2, accuracy: 0.5, mean_flops: 200, dense_mean_flops: 200, flops_ratio: 1, dense_accuracy: 0.5 });
+    expect(summary).toEqual({
+      examples: 2,
+      accuracy: 0.5,
+      mean_flops: 200,
+      dense_mean_flops: 200,
+      flops_ratio: 1,
+      dense_accuracy: 0.5,
+      metrics: { accuracy: 0.5 },
+      dense_metrics: { accuracy: 0.5 },
+    });
+  });
+
+  it('reports each task\'s metrics for both passes', () => {
+    const golds = [1, 1, 1, 1, 0, 0];
+    const dense = [1, 1, 1, 1, 0, 0];
+    const fca = [1, 1, 1, 0, 0, 1];
+    const records = golds.map((gold, i) => ({ gold, dense: pass(dense[i], 10), fca: pass(fca[i], 5) }));
+    const cola = summarizeEval(records, { task: 'CoLA' });
+    expect(cola.metrics).toEqual({ matthews: expect.closeTo(0.25, 12), accuracy: expect.closeTo(4 / 6, 12) });
+    expect(cola.dense_metrics).toEqual({ matthews: 1, accuracy: 1 });
+    const mrpc = summarizeEval(records, { task: 'MRPC', positiveLabelId: 1 });
+    expect(mrpc.metrics).toEqual({ f1: expect.closeTo(0.75, 12), accuracy: expect.closeTo(4 / 6, 12) });
+    expect(mrpc.accuracy).toBeCloseTo(4 / 6, 12);
+  });
+
+  it('gives STS-B correlations and no accuracy', () => {
+    const golds = [2, 4, 5, 4, 5];
+    const records = golds.map((gold, i) => ({ gold, dense: pass(gold, 20), fca: pass(i + 1, 10) }));
+    const summary = summarizeEval(records, { task: 'STS-B' });
+    expect(summary.accuracy).toBeNull();
+    expect(summary.dense_accuracy).toBeNull();
+    expect(summary.metrics).toEqual({ pearson: expect.closeTo(6 / Math.sqrt(60), 12), spearman: expect.closeTo(7 / Math.sqrt(90), 12) });
+    expect(summary.dense_metrics).toEqual({ pearson: expect.closeTo(1, 12), spearman: expect.closeTo(1, 12) });
+    expect(summary.flops_ratio).toBe(0.5);
+    const table = formatEvalTable(summary, { task: 'STS-B', fca: { retention: 0.5, clusters: 2, variant: 'mean' } });
+    expect(table).toMatch(/^pass\s+Pearson\s+Spearman\s+mean FLOPs\s+FLOPs \/ dense$/m);
+    expect(table).toMatch(/^dense\s+1\.0000\s+1\.0000\s+20 FLOPs\s+1\.000$/m);
+    expect(table).toMatch(/^FCA retention 0\.5, K=2, mean\s+0\.7746\s+0\.7379\s+10 FLOPs\s+0\.500$/m);
   });
 
   it('rejects an empty list', () => {
@@ -321,13 +633,61 @@ describe('summarizeEval', () => {
   });
 
   it('formats a table', () => {
-    const summary = summarizeEval([{ labelId: 1, dense: { label_id: 1, flops: 76_087_296 }, fca: { label_id: 1, flops: 52_772_864 } }]);
+    const summary = summarizeEval([{ gold: 1, dense: pass(1, 76_087_296), fca: pass(1, 52_772_864) }]);
     const table = formatEvalTable(summary, { task: 'SST-2', fca: { retention: 0.5, clusters: 2 } });
     expect(table).toContain('SST-2 dev, 1 examples');
     expect(table).toMatch(/dense\s+100\.00%\s+76\.1 MFLOPs\s+1\.000/);
     expect(table).toMatch(/FCA retention 0\.5, K=2\s+100\.00%\s+52\.8 MFLOPs\s+0\.694/);
-    expect(describeFca({ retentionCounts: [34, 28], clusters: 5 })).toBe('FCA retention counts 34,28, K=5');
     expect(formatFlops(22.3e9)).toBe('22.30 GFLOPs');
+
+    const cola = summarizeEval([{ gold: 1, dense: pass(1, 10), fca: pass(1, 10) }, { gold: 0, dense: pass(1, 10), fca: pass(1, 10) }], { task: 'CoLA' });
+    const colaTable = formatEvalTable(cola, { task: 'CoLA', fca: null });
+    expect(colaTable).toMatch(/^pass\s+Matthews\s+accuracy\s+mean FLOPs\s+FLOPs \/ dense$/m);
+    expect(colaTable).toMatch(/^dense\s+0\.0000\s+50\.00%\s+10 FLOPs\s+1\.000$/m);
+    expect(colaTable.split('\n')).toHaveLength(3);
+  });
+
+  it('describes each variant', () => {
+    expect(describeFca(null)).toBe('dense');
+    expect(describeFca({ retentionCounts: [34, 28], clusters: 5 })).toBe('FCA retention counts 34,28, K=5');
+    expect(describeFca({ retention: [0.6, 0.4], clusters: 0, variant: 'drop' })).toBe('FCA retention 0.6,0.4, K=0, drop');
+    expect(describeFca({ retention: 0.5, clusters: 1, variant: 'mean' })).toBe('FCA retention 0.5, K=1, mean');
+    expect(describeFca({ retentionCounts: [34, 28], clusters: 5, variant: 'reference', paddedLength: 64 })).toBe(
+      'FCA retention counts 34,28, K=5, reference, length 64',
+    );
+  });
+});
+
+describe('goldValues', () => {
+  const classifier = { architecture: 'BertForSequenceClassification', labels: ['negative', 'positive'], regression: false };
+  const devSet = (task: string, labels: string[]) => ({ task, file: 'dev.tsv', examples: labels.map((label, i) => ({ label, lineNumber: i + 2 })) });
+
+  it('maps label ids and label names', () => {
+    expect(goldValues(devSet('MRPC', ['1', '0', '1']), classifier)).toEqual({ golds: [1, 0, 1], positiveLabelId: 1 });
+    const rteModel = { ...classifier, labels: ['entailment', 'not_entailment'] };
+    expect(goldValues(devSet('RTE', ['not_entailment', 'entailment']), rteModel).golds).toEqual([1, 0]);
+  });
+
+  it('explains RTE labels that the model cannot map', () => {
+    expect(() => goldValues(devSet('RTE', ['entailment']), classifier)).toThrow(EvalError);
+    expect(() => goldValues(devSet('RTE', ['entailment']), classifier)).toThrow(
+      /dev\.tsv, line 2: RTE label "entailment" is not one of the model's labels \(id2label in config\.json: negative, positive\)/,
+    );
+    expect(() => goldValues(devSet('SST-2', ['2']), classifier)).toThrow(/line 2: label id 2 is out of range/);
+  });
+
+  it('reads STS-B scores for a regression model only', () => {
+    const regression = { ...classifier, labels: ['LABEL_0'], regression: true };
+    expect(goldValues(devSet('STS-B', ['4.5', '0.000', '3.2']), regression).golds).toEqual([4.5, 0, 3.2]);
+    expect(() => goldValues(devSet('STS-B', ['4.5', 'high']), regression)).toThrow(/line 3: gold score "high" is not a number/);
+    expect(() => goldValues(devSet('STS-B', ['4.5']), classifier)).toThrow(/STS-B is a regression task .* a classifier with 2 labels/);
+    expect(() => goldValues(devSet('SST-2', ['1']), regression)).toThrow(/SST-2 is a classification task, but the model is a regression model/);
+  });
+
+  it('rejects models that are not sequence classifiers', () => {
+    expect(() => goldValues(devSet('SST-2', ['1']), { ...classifier, architecture: 'BertModel', labels: [] })).toThrow(
+      /eval needs a BertForSequenceClassification model trained for SST-2, but this model is a BertModel/,
+    );
   });
 });
 
@@ -359,7 +719,9 @@ describe('classifyWithFallback', () => {
     await expect(classifyWithFallback(['a', 'gpu'], fakeClassify([]))).rejects.toThrow('device lost');
     await expect(classifyWithFallback(['a'], async () => [])).rejects.toThrow(/returned 0 results for 1 inputs/);
     expect(isFatal(new Error('Target page, context or browser has been closed'))).toBe(true);
-    expect(isFatal(new EngineError('RetentionError', 'x'))).toBe(true);
+    expect(isFatal(new EngineError('DeviceError', 'x'))).toBe(true);
+    // The 'reference' variant rejects an input longer than its padded length with a RetentionError: that fails one line.
+    expect(isFatal(new EngineError('RetentionError', 'x'))).toBe(false);
     expect(isFatal(new EngineError('Error', 'not implemented yet'))).toBe(false);
   });
 
@@ -375,6 +737,21 @@ describe('classifyWithFallback', () => {
       { lineNumber: 2, output: { error: 'line 2: invalid JSON' }, failed: true },
       { lineNumber: 4, output: { error: 'line 4: InputError: cannot classify bad' }, failed: true },
     ]);
+  });
+});
+
+describe('checkRunOptions', () => {
+  it('runs no inputs and passes the engine\'s error on', async () => {
+    const calls: [unknown[], object][] = [];
+    await checkRunOptions(async (inputs, options) => {
+      calls.push([inputs, options]);
+      return [];
+    }, { retention: 0.5 });
+    expect(calls).toEqual([[[], { retention: 0.5 }]]);
+    const reject = async () => {
+      throw new EngineError('RetentionError', "variant 'reference' takes retention counts");
+    };
+    await expect(checkRunOptions(reject, {})).rejects.toThrow(/takes retention counts/);
   });
 });
 
@@ -449,6 +826,11 @@ describe('main', () => {
     const both = await runMain(['classify', '--model', 'models/sst2-bert-mini', '--retention', '0.5', '--retention-counts', '3']);
     expect(both.status).toBe(2);
     expect(both.err).toContain('--retention and --retention-counts were both given');
+
+    const drop = await runMain(['classify', '--model', 'models/sst2-bert-mini', '--retention', '0.5', '--variant', 'drop', '--clusters', '2']);
+    expect(drop.status).toBe(2);
+    expect(drop.err).toContain('--variant drop keeps no clusters, but --clusters is 2');
+    expect(drop.err).toContain('run "fca-webgpu classify --help" for usage.');
   });
 
   it('reports a model folder without config.json', async () => {

@@ -307,3 +307,61 @@ describe('parseSafetensors real checkpoints', () => {
     });
   }
 });
+
+// Tests of the writer. The imports sit here, not at the top, because this part is appended to a file other work also edits.
+import { serializeSafetensors } from '../src/model/safetensors.js';
+import type { Tensor } from '../src/model/tensor.js';
+
+function f32Tensor(name: string, shape: number[], values: number[]): Tensor {
+  return { name, dtype: 'F32', shape, data: new Float32Array(values) };
+}
+
+describe('serializeSafetensors', () => {
+  it('writes the header, its padding and little-endian F32 bytes', () => {
+    const bytes = serializeSafetensors(new Map([['x', f32Tensor('x', [2], [1.5, -2])]]));
+    const json = '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+    // 54 bytes of JSON, padded with spaces to 56, the next multiple of 8.
+    expect(json.length).toBe(54);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect(view.getBigUint64(0, true)).toBe(56n);
+    expect(new TextDecoder().decode(bytes.subarray(8, 64))).toBe(json + '  ');
+    // 1.5 is 0x3FC00000 and -2 is 0xC0000000 in binary32.
+    expect([...bytes.subarray(64)]).toEqual([0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0]);
+    expect(bytes.byteLength).toBe(72);
+  });
+
+  it('round-trips through parseSafetensors', () => {
+    const tensors = new Map<string, Tensor>([
+      ['bert.embeddings.word_embeddings.weight', f32Tensor('bert.embeddings.word_embeddings.weight', [3, 2], [0.25, -1e-30, 3.4e38, -0, 1 / 3, 7])],
+      ['scalar', f32Tensor('scalar', [], [42])],
+      ['empty', f32Tensor('empty', [0, 4], [])],
+      ['classifier.bias', f32Tensor('classifier.bias', [2], [Number.MIN_VALUE, -0.5])],
+    ]);
+    const parsed = parseSafetensors(serializeSafetensors(tensors));
+
+    expect([...parsed.keys()]).toEqual([...tensors.keys()]);
+    for (const [name, tensor] of tensors) {
+      const back = parsed.get(name)!;
+      expect(back.dtype, name).toBe('F32');
+      expect(back.shape, name).toEqual(tensor.shape);
+      expect(back.data.length, name).toBe(tensor.data.length);
+      // Bitwise equality: -0 stays -0 and float32 subnormals survive.
+      tensor.data.forEach((value, i) => expect(Object.is(back.data[i], value), `${name}[${i}]`).toBe(true));
+    }
+    expect(Object.is(parsed.get('bert.embeddings.word_embeddings.weight')!.data[3], -0)).toBe(true);
+  });
+
+  it('widens F16 tensors to F32 on the way back', () => {
+    // binary16 0x3c00 = 1, 0xc000 = -2, 0x3555 = 0.333251953125.
+    const file = buildFile({ h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] } }, uint16Bytes([0x3c00, 0xc000, 0x3555]));
+    const half = parseSafetensors(file).get('h')!;
+    expect(half.dtype).toBe('F16');
+    const back = parseSafetensors(serializeSafetensors(new Map([['h', half]]))).get('h')!;
+    expect(back.dtype).toBe('F32');
+    expect([...back.data]).toEqual([1, -2, 0.333251953125]);
+  });
+
+  it('rejects data that does not match the shape', () => {
+    expect(() => serializeSafetensors(new Map([['w', f32Tensor('w', [2, 2], [1, 2, 3])]]))).toThrow(/"w" has 3 values but shape \[2,2\] needs 4/);
+  });
+});

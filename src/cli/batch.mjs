@@ -9,8 +9,25 @@ export class EngineError extends Error {
   }
 }
 
-/** Engine errors after which no later input can succeed, so the run stops. */
-export const FATAL_ERROR_NAMES = new Set(['DeviceError', 'RetentionError', 'ModelLoadError']);
+/**
+ * Engine errors after which no later input can succeed, so the run stops.
+ * RetentionError is not among them, because the 'reference' variant raises it
+ * for an input longer than its padded length. The commands check the options
+ * with checkRunOptions before the first input, so an invalid option still
+ * stops the run.
+ */
+export const FATAL_ERROR_NAMES = new Set(['DeviceError', 'ModelLoadError']);
+
+/**
+ * Validates run options in the engine without running an input: `run` with
+ * no inputs resolves the FCA options and returns nothing, so an invalid
+ * option throws its EngineError (a RetentionError) here.
+ * @param {(inputs: unknown[], options: object) => Promise<unknown[]>} run
+ * @param {object} options
+ */
+export async function checkRunOptions(run, options) {
+  await run([], options);
+}
 
 /**
  * Returns true when an error ends the run: a fatal engine error, or anything

@@ -1,7 +1,7 @@
-// `fca-webgpu eval`: accuracy and FLOPs of dense and FCA passes on a GLUE dev set.
-import { classifyWithFallback } from './batch.mjs';
-import { CHUNK_SIZE, writeText } from './classify.mjs';
-import { formatEvalTable, summarizeEval } from './metrics.mjs';
+// `fca-webgpu eval`: GLUE dev-set metrics and FLOPs of dense and FCA passes.
+import { checkRunOptions, classifyWithFallback } from './batch.mjs';
+import { CHUNK_SIZE, buildRunOptions, writeText } from './classify.mjs';
+import { TASK_METRICS, formatEvalTable, summarizeEval } from './metrics.mjs';
 import { GLUE_TASKS, resolveLabelId } from './tsv.mjs';
 
 /** Error for a dev set that the model cannot be evaluated on; the CLI prints it and exits with status 1. */
@@ -14,42 +14,103 @@ export class EvalError extends Error {
 }
 
 /**
- * Checks that accuracy is defined for this task and model, then returns the
- * gold label id of each example. Throws EvalError otherwise.
- * @param {{ task: string, file: string, examples: { label: string, lineNumber: number }[] }} devSet
- * @param {string[]} labels
+ * Label id of the positive class for F1 (MRPC: paraphrase, QQP: duplicate).
+ * Those dev sets write gold label ids, and resolveLabelId keeps an id as it is.
  */
-export function goldLabelIds(devSet, labels) {
-  if (GLUE_TASKS[devSet.task].regression) {
-    throw new EvalError(`${devSet.task} is a regression task (a similarity score), and eval measures classification accuracy only.`);
-  }
-  if (labels.length < 2) {
-    throw new EvalError(`the model has ${labels.length} label(s); eval needs a classifier with at least 2 labels (id2label in config.json).`);
-  }
-  try {
-    return devSet.examples.map((example) => resolveLabelId(example.label, labels, example.lineNumber));
-  } catch (error) {
-    throw new EvalError(`${devSet.file}, ${error instanceof Error ? error.message : String(error)}`);
-  }
+const POSITIVE_LABEL_ID = 1;
+
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** Picks the fields a summary needs from a ClassifyResult. */
-function scored(result) {
-  return { label_id: /** @type {number} */ (result.label_id), flops: /** @type {number} */ (result.flops) };
+/** Parses STS-B gold scores, which must be finite numbers. */
+function goldScores(devSet) {
+  return devSet.examples.map((example) => {
+    const score = Number(example.label);
+    if (example.label === '' || !Number.isFinite(score)) {
+      throw new EvalError(`${devSet.file}, line ${example.lineNumber}: gold score ${JSON.stringify(example.label)} is not a number; ${devSet.task} scores are numbers from 0 to 5.`);
+    }
+    return score;
+  });
+}
+
+/** Maps class labels to the model's label ids, with a hint when a label name is missing from id2label. */
+function goldLabelIds(devSet, labels) {
+  return devSet.examples.map((example) => {
+    if (!/^\d+$/.test(example.label) && !labels.includes(example.label)) {
+      throw new EvalError(
+        `${devSet.file}, line ${example.lineNumber}: ${devSet.task} label ${JSON.stringify(example.label)} is not one of the model's labels ` +
+          `(id2label in config.json: ${labels.join(', ')}), so it cannot be mapped to a label id; ` +
+          `evaluate a model trained for ${devSet.task}, whose id2label names its labels.`,
+      );
+    }
+    try {
+      return resolveLabelId(example.label, labels, example.lineNumber);
+    } catch (error) {
+      throw new EvalError(`${devSet.file}, ${messageOf(error)}`);
+    }
+  });
+}
+
+/**
+ * Checks that the task's metrics are defined for this model, then returns
+ * the gold value of each example (a label id, or a score for a regression
+ * task) and the label id of the positive class for F1. Throws EvalError
+ * otherwise.
+ * @param {{ task: string, file: string, examples: { label: string, lineNumber: number }[] }} devSet
+ * @param {{ architecture: string, labels: string[], regression: boolean }} info
+ * @returns {{ golds: number[], positiveLabelId: number }}
+ */
+export function goldValues(devSet, info) {
+  const { task } = devSet;
+  if (!TASK_METRICS[task]) throw new EvalError(`eval has no metrics for task ${JSON.stringify(task)}; use one of ${Object.keys(TASK_METRICS).join(', ')}.`);
+  if (info.architecture !== 'BertForSequenceClassification') {
+    throw new EvalError(`eval needs a BertForSequenceClassification model trained for ${task}, but this model is a ${info.architecture}; run it with "fca-webgpu classify" instead.`);
+  }
+
+  if (GLUE_TASKS[task].regression) {
+    if (!info.regression) {
+      throw new EvalError(
+        `${task} is a regression task (a similarity score from 0 to 5), but the model is a classifier with ${info.labels.length} labels; ` +
+          'evaluate a regression model (num_labels 1, or problem_type "regression" in config.json).',
+      );
+    }
+    return { golds: goldScores(devSet), positiveLabelId: 0 };
+  }
+
+  if (info.regression) {
+    throw new EvalError(`${task} is a classification task, but the model is a regression model (one output); evaluate a classifier trained for ${task}.`);
+  }
+  if (info.labels.length < 2) {
+    throw new EvalError(`the model has ${info.labels.length} label(s); eval needs a classifier with at least 2 labels (id2label in config.json).`);
+  }
+  return { golds: goldLabelIds(devSet, info.labels), positiveLabelId: POSITIVE_LABEL_ID };
+}
+
+/** Picks the prediction and FLOPs from a ClassifyResult: the score of a regression model, else the label id. */
+function scored(result, regression) {
+  return {
+    prediction: /** @type {number} */ (regression ? result.score : result.label_id),
+    flops: /** @type {number} */ (result.flops),
+  };
 }
 
 /**
  * Evaluates the dev set and prints a table, or with --json one JSON object.
  * Returns the exit status: 1 when any example failed (failures are left out
  * of the figures and listed on stderr), else 0.
- * @param {{ fca: object | null, json: boolean, limit: number | null }} args
- * @param {{ info: { labels: string[] }, classify: (inputs: unknown[], options: object) => Promise<Record<string, unknown>[]> }} session
+ * @param {{ fca: object | null, json: boolean, limit: number | null, batchSize: number | null }} args
+ * @param {{ info: { architecture: string, labels: string[], regression: boolean }, run: (inputs: unknown[], options: object) => Promise<Record<string, unknown>[]> }} session
  * @param {{ task: string, file: string, examples: { text: string, textPair: string | null, label: string, lineNumber: number }[] }} devSet
  * @param {{ stdout: NodeJS.WritableStream, log: (message: string) => void, verbose: boolean, progress: boolean }} io
  */
 export async function runEval(args, session, devSet, io) {
   const examples = args.limit === null ? devSet.examples : devSet.examples.slice(0, args.limit);
-  const golds = goldLabelIds({ ...devSet, examples }, session.info.labels);
+  const { golds, positiveLabelId } = goldValues({ ...devSet, examples }, session.info);
+  const regression = session.info.regression;
+  const denseOptions = buildRunOptions({ fca: null, batchSize: args.batchSize });
+  const fcaOptions = args.fca ? buildRunOptions({ fca: args.fca, batchSize: args.batchSize }) : null;
+  if (fcaOptions) await checkRunOptions((inputs, settings) => session.run(inputs, settings), fcaOptions);
   const records = [];
   let failed = 0;
 
@@ -58,8 +119,8 @@ export async function runEval(args, session, devSet, io) {
     const inputs = chunk.map((example) =>
       example.textPair === null ? { text: example.text } : { text: example.text, text_pair: example.textPair },
     );
-    const dense = await classifyWithFallback(inputs, (items) => session.classify(items, {}));
-    const fca = args.fca ? await classifyWithFallback(inputs, (items) => session.classify(items, args.fca ?? {})) : null;
+    const dense = await classifyWithFallback(inputs, (items) => session.run(items, denseOptions));
+    const fca = fcaOptions ? await classifyWithFallback(inputs, (items) => session.run(items, fcaOptions)) : null;
 
     chunk.forEach((example, i) => {
       const denseOutcome = dense[i];
@@ -73,16 +134,16 @@ export async function runEval(args, session, devSet, io) {
         return;
       }
       records.push({
-        labelId: golds[start + i],
-        dense: scored(/** @type {{ result: Record<string, unknown> }} */ (denseOutcome).result),
-        fca: fcaOutcome ? scored(/** @type {{ result: Record<string, unknown> }} */ (fcaOutcome).result) : null,
+        gold: golds[start + i],
+        dense: scored(/** @type {{ result: Record<string, unknown> }} */ (denseOutcome).result, regression),
+        fca: fcaOutcome ? scored(/** @type {{ result: Record<string, unknown> }} */ (fcaOutcome).result, regression) : null,
       });
     });
     if (io.progress) io.log(`evaluated ${Math.min(start + CHUNK_SIZE, examples.length)} of ${examples.length} examples`);
   }
 
   if (records.length === 0) throw new EvalError(`all ${examples.length} examples of ${devSet.file} failed; see the errors above.`);
-  const summary = summarizeEval(records);
+  const summary = summarizeEval(records, { task: devSet.task, positiveLabelId });
   const text = args.json ? JSON.stringify({ task: devSet.task, ...summary }) : formatEvalTable(summary, { task: devSet.task, fca: args.fca });
   await writeText(io.stdout, text + '\n');
 

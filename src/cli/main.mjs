@@ -6,8 +6,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromiumInstallHint, findChromium } from '../../tools/chromium.mjs';
-import { HELP, UsageError, checkLayerCount, parseArgs } from './args.mjs';
+import { HELP, UsageError, checkModelOptions, parseArgs } from './args.mjs';
 import { EngineError, errorText } from './batch.mjs';
+import { checkRetentionFileLayers, prepareCalibrate, readRetentionFileOption, runCalibrate } from './calibrate.mjs';
 import { runClassify, writeText } from './classify.mjs';
 import { EvalError, runEval } from './eval.mjs';
 import { openSession, SessionError } from './session.mjs';
@@ -84,6 +85,8 @@ export async function main(argv, { stdin, stdout, stderr }) {
   try {
     const modelDir = path.resolve(args.model);
     await checkModelDir(modelDir, args.command);
+    if (args.retentionFile !== undefined) args.fca = await readRetentionFileOption(args.retentionFile, args.command);
+    const calibration = args.command === 'calibrate' ? await prepareCalibrate(args) : null;
     let devSet = null;
     if (args.command === 'eval') {
       const dataPath = path.resolve(args.data);
@@ -104,12 +107,16 @@ export async function main(argv, { stdin, stdout, stderr }) {
     }
 
     session = await openSession({ modelDir, chromiumPath, log, verbose: args.verbose });
-    checkLayerCount(args.fca, session.info.numLayers, args.command);
+    checkRetentionFileLayers(args, session.info.numLayers);
+    checkModelOptions(args, session.info);
 
     if (args.command === 'classify') {
       return await runClassify(args, session, { stdin, stdout, log, verbose: args.verbose });
     }
     const progress = args.verbose || stderr.isTTY === true;
+    if (args.command === 'calibrate') {
+      return await runCalibrate(args, session, /** @type {NonNullable<typeof calibration>} */ (calibration), { stdout, log, progress });
+    }
     return await runEval(args, session, /** @type {NonNullable<typeof devSet>} */ (devSet), { stdout, log, verbose: args.verbose, progress });
   } catch (error) {
     if (error instanceof UsageError) {

@@ -3,7 +3,18 @@
 // cross the page boundary as plain JSON, and errors as { name, message } so
 // that the Node side can tell an InputError from a DeviceError.
 import { loadModel } from '../index.js';
-import type { ClassifyInput, ClassifyOptions, ClassifyResult, FcaModel } from '../index.js';
+import type {
+  BertConfig,
+  ClassifyInput,
+  ClassifyResult,
+  EmbedOptions,
+  EmbedResult,
+  FcaModel,
+  MultipleChoiceInput,
+  MultipleChoiceResult,
+  RunOptions,
+} from '../index.js';
+import type { CalibrateOptions, CalibrationResult } from '../index.js';
 
 export interface RunnerError {
   name: string;
@@ -12,18 +23,34 @@ export interface RunnerError {
 
 export type RunnerOutcome<T> = { ok: true; value: T } | { ok: false; error: RunnerError };
 
-/** Labels and shape of the loaded model, as the Node side uses them. */
+/** Architecture, labels and shape of the loaded model, as the Node side uses them. */
 export interface RunnerModelInfo {
+  architecture: BertConfig['architecture'];
   labels: string[];
+  /** Whether a sequence classifier predicts a score (one output) instead of a label. */
+  regression: boolean;
   numLayers: number;
   hiddenSize: number;
   intermediateSize: number;
   maxPositionEmbeddings: number;
 }
 
+/** Options of one run; `pooling` is used by BertModel checkpoints only. */
+export type RunnerOptions = RunOptions & Pick<EmbedOptions, 'pooling'>;
+
+export type RunnerInput = ClassifyInput | MultipleChoiceInput;
+export type RunnerResult = ClassifyResult | MultipleChoiceResult | EmbedResult;
+
 export interface FcaRunner {
   load(modelUrl: string): Promise<RunnerOutcome<RunnerModelInfo>>;
-  classify(inputs: ClassifyInput[], options: ClassifyOptions): Promise<RunnerOutcome<ClassifyResult[]>>;
+  /**
+   * Runs the loaded model with the method its architecture has:
+   * classify() for BertForSequenceClassification, chooseAnswer() for
+   * BertForMultipleChoice and embed() for BertModel.
+   */
+  run(inputs: RunnerInput[], options: RunnerOptions): Promise<RunnerOutcome<RunnerResult[]>>;
+  /** Calibrates retention on `texts` with FcaModel.calibrate(); progress callbacks cannot cross the page boundary. */
+  calibrate(texts: ClassifyInput[], options: Omit<CalibrateOptions, 'onProgress'>): Promise<RunnerOutcome<CalibrationResult>>;
   dispose(): void;
 }
 
@@ -75,7 +102,9 @@ async function load(modelUrl: string): Promise<RunnerOutcome<RunnerModelInfo>> {
     return {
       ok: true,
       value: {
+        architecture: config.architecture,
         labels: config.labels,
+        regression: config.regression,
         numLayers: config.numLayers,
         hiddenSize: config.hiddenSize,
         intermediateSize: config.intermediateSize,
@@ -87,10 +116,31 @@ async function load(modelUrl: string): Promise<RunnerOutcome<RunnerModelInfo>> {
   }
 }
 
-async function classify(inputs: ClassifyInput[], options: ClassifyOptions): Promise<RunnerOutcome<ClassifyResult[]>> {
+function runModel(loaded: FcaModel, inputs: RunnerInput[], options: RunnerOptions): Promise<RunnerResult[]> {
+  const { pooling, ...runOptions } = options;
+  switch (loaded.config.architecture) {
+    case 'BertForSequenceClassification':
+      return loaded.classify(inputs as ClassifyInput[], runOptions);
+    case 'BertForMultipleChoice':
+      return loaded.chooseAnswer(inputs as MultipleChoiceInput[], runOptions);
+    case 'BertModel':
+      return loaded.embed(inputs as ClassifyInput[], pooling === undefined ? runOptions : { ...runOptions, pooling });
+  }
+}
+
+async function run(inputs: RunnerInput[], options: RunnerOptions): Promise<RunnerOutcome<RunnerResult[]>> {
   if (!model) return { ok: false, error: { name: 'Error', message: 'no model is loaded; call load() first.' } };
   try {
-    return { ok: true, value: await model.classify(inputs, options) };
+    return { ok: true, value: await runModel(model, inputs, options) };
+  } catch (error) {
+    return { ok: false, error: toRunnerError(error) };
+  }
+}
+
+async function calibrate(texts: ClassifyInput[], options: Omit<CalibrateOptions, 'onProgress'>): Promise<RunnerOutcome<CalibrationResult>> {
+  if (!model) return { ok: false, error: { name: 'Error', message: 'no model is loaded; call load() first.' } };
+  try {
+    return { ok: true, value: await model.calibrate(texts, options) };
   } catch (error) {
     return { ok: false, error: toRunnerError(error) };
   }
@@ -101,5 +151,5 @@ function dispose(): void {
   model = null;
 }
 
-window.fcaRunner = { load, classify, dispose };
+window.fcaRunner = { load, run, calibrate, dispose };
 window.fcaRunnerReady = true;

@@ -38,6 +38,7 @@ function unwrap(outcome) {
  */
 async function startServer(modelDir) {
   const { createServer } = await import('vite');
+  const httpServer = http.createServer();
   // Middleware mode, because a standalone vite server exits the process when stdin ends, and stdin carries the inputs.
   const vite = await createServer({
     configFile: false,
@@ -47,11 +48,13 @@ async function startServer(modelDir) {
     clearScreen: false,
     // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
     cacheDir: path.join(repoRoot, 'node_modules/.vite-cli'),
-    server: { middlewareMode: true, hmr: false, watch: null },
+    // The page's vite client always opens a WebSocket. In middleware mode it would connect to the fixed port 24678,
+    // where another fca-webgpu process may listen and reject it, failing the page. Sharing this server's port avoids that.
+    server: { middlewareMode: true, hmr: false, ws: { server: httpServer }, watch: null },
     optimizeDeps: { entries: [RUNNER_PAGE.slice(1)] },
     plugins: [serveDirectory({ name: 'fca-webgpu-model', urlPrefix: MODEL_URL_PREFIX, directory: modelDir })],
   });
-  const httpServer = http.createServer(vite.middlewares);
+  httpServer.on('request', vite.middlewares);
   const close = async () => {
     await vite.close();
     httpServer.closeAllConnections();
@@ -94,10 +97,12 @@ async function waitForRunner(page, startFailed, failedRequests) {
 }
 
 /**
- * Opens a browser session with the model at `modelDir` loaded. Returns
- * `{ info, classify(inputs, options), close() }`: `info` is the model's labels
- * and shape, `classify` resolves to ClassifyResult objects or throws an
- * EngineError carrying the engine's error name.
+ * Opens a browser session with the model at `modelDir` loaded and returns
+ * `{ info, run(inputs, options), close() }`. `info` is the model's
+ * architecture, labels and shape. `run` calls the engine method of that
+ * architecture (see runner.ts) and resolves to its results (ClassifyResult,
+ * MultipleChoiceResult or EmbedResult), or throws an EngineError carrying the
+ * engine's error name.
  * @param {{ modelDir: string, chromiumPath: string, log: (message: string) => void, verbose: boolean }} options
  */
 export async function openSession({ modelDir, chromiumPath, log, verbose }) {
@@ -160,8 +165,8 @@ export async function openSession({ modelDir, chromiumPath, log, verbose }) {
     return {
       info,
       /** @param {unknown[]} inputs @param {object} options */
-      async classify(inputs, options) {
-        return unwrap(await page.evaluate(([items, settings]) => window.fcaRunner.classify(items, settings), [inputs, options]));
+      async run(inputs, options) {
+        return unwrap(await page.evaluate(([items, settings]) => window.fcaRunner.run(items, settings), [inputs, options]));
       },
       close,
     };

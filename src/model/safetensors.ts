@@ -111,3 +111,39 @@ export function halfToFloat(bits: number): number {
   if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
+
+/**
+ * Serializes tensors to a safetensors file, every tensor as little-endian F32
+ * whatever dtype it was read from, because a Tensor contains float32 data.
+ * Tensors are stored in the map's order. The JSON header is padded with spaces
+ * to a multiple of 8 bytes, as the safetensors format recommends, so that the
+ * data section starts aligned. Throws when a tensor's data length does not
+ * match its shape.
+ */
+export function serializeSafetensors(tensors: ReadonlyMap<string, Tensor>): Uint8Array {
+  const header: Record<string, { dtype: 'F32'; shape: number[]; data_offsets: [number, number] }> = {};
+  let dataBytes = 0;
+  for (const [name, tensor] of tensors) {
+    const elements = tensor.shape.reduce((a, b) => a * b, 1);
+    if (tensor.data.length !== elements) {
+      throw new Error(`tensor "${name}" has ${tensor.data.length} values but shape ${JSON.stringify(tensor.shape)} needs ${elements}; fix the shape or the data.`);
+    }
+    header[name] = { dtype: 'F32', shape: tensor.shape.slice(), data_offsets: [dataBytes, dataBytes + 4 * elements] };
+    dataBytes += 4 * elements;
+  }
+
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.byteLength / 8) * 8;
+  const bytes = new Uint8Array(8 + headerLength + dataBytes);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  bytes.set(json, 8);
+  bytes.fill(0x20, 8 + json.byteLength, 8 + headerLength);
+
+  let offset = 8 + headerLength;
+  for (const tensor of tensors.values()) {
+    for (let i = 0; i < tensor.data.length; i++) view.setFloat32(offset + 4 * i, tensor.data[i], true);
+    offset += 4 * tensor.data.length;
+  }
+  return bytes;
+}
