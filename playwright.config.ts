@@ -37,10 +37,12 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npx vite --host 127.0.0.1 --port ${PORT} --strictPort`,
+    // --bypass-lock: a developer's own `npm start` server may run beside the test server.
+    command: `npx vite --host 127.0.0.1 --port ${PORT} --strictPort --bypass-lock`,
     url: `${baseURL}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
+    env: { FCA_WEBGPU_HMR: '0' },
     stdout: 'ignore',
     stderr: 'pipe',
   },

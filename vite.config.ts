@@ -32,6 +32,9 @@ export default defineConfig({
   appType: 'mpa',
   server: {
     host: '127.0.0.1',
+    // The test server turns hot reload off (FCA_WEBGPU_HMR=0): an edit saved during a test
+    // run would otherwise reload the page under a running test.
+    hmr: process.env.FCA_WEBGPU_HMR === '0' ? false : undefined,
   },
   preview: {
     host: '127.0.0.1',

@@ -1,11 +1,27 @@
-// GEMM with bias and an optional activation epilogue:
+// GEMM with bias and an activation epilogue, for CPU implementations of WebGPU
+// (SwiftShader), where every invocation runs as one lane of a 4-wide SIMD group:
 //   output[m, n] = act(sum_k a[m, k] * w[k, n] + bias[n])
-// The weight is stored transposed from PyTorch's [out, in] to [in, out] so
-// that a thread reads a vec4 of four adjacent output columns per k.
-// Each thread owns a 4x4 output block (4 rows x one vec4 of columns) held in
-// registers; there is no workgroup memory, which is the fast strategy on CPU
-// Vulkan implementations where barriers are expensive.
+//
+// Why it looks like this (measured on SwiftShader, see bench/gemm.md):
+// - A storage-buffer load whose index differs per lane costs one scalar load
+//   per lane and component, so loads dominate. Each invocation keeps a 16 x 8
+//   output tile in registers (eight mat4x4 accumulators) to reuse every loaded
+//   value many times.
+// - The weight is an rgba32float texture of n/4 x k texels, texel (c, k) being
+//   w[k, 4c .. 4c + 3]. A textureLoad costs about as much as a vec4 buffer
+//   load but leaves far less code in the loop, and measured about 10 % faster.
+// - Every invocation of a workgroup works on the same 16 rows. With SUBGROUPS,
+//   invocation i of a subgroup loads a[row, k0 + i] for i < 4 and
+//   subgroupBroadcast hands the four values to the whole subgroup, so a row is
+//   read once per subgroup instead of once per invocation. This is correct for any
+//   subgroup size (WebGPU subgroups have at least 4 invocations), because the
+//   rows do not depend on the invocation.
+// - No workgroup memory: workgroup barriers are very expensive on SwiftShader.
+//
 // Requires k and n to be multiples of 4 (the loader pads n); any m works.
+#if SUBGROUPS
+enable subgroups;
+#endif
 
 struct Params {
   m: u32,
@@ -16,77 +32,113 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var weight: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
 
-// erf from Abramowitz and Stegun 7.1.26 (|error| < 1.5e-7), enough for float32.
-fn erfApprox(x: vec4<f32>) -> vec4<f32> {
-  let s = sign(x);
-  let ax = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * ax);
-  let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
-  return s * (1.0 - poly * exp(-ax * ax));
+// Rows per workgroup (four blocks of 4) and invocations per workgroup; each invocation owns 2 vec4 columns.
+const ROWS = 16u;
+const WORKGROUP = 32u;
+
+// The 4 x 4 block w[k0 .. k0 + 3, 4 col .. 4 col + 3]; column j of the matrix is weight row k0 + j.
+fn weightBlock(col: u32, k0: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(weight, vec2<u32>(col, k0), 0),
+    textureLoad(weight, vec2<u32>(col, k0 + 1u), 0),
+    textureLoad(weight, vec2<u32>(col, k0 + 2u), 0),
+    textureLoad(weight, vec2<u32>(col, k0 + 3u), 0),
+  );
 }
 
-fn activate(x: vec4<f32>) -> vec4<f32> {
-#if GELU
-  return 0.5 * x * (1.0 + erfApprox(x * 0.7071067811865476));
-#elif TANH
-  // tanh of a large argument can overflow to inf / inf in some implementations; |x| > 15 is +-1 in float32.
-  return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
+#if SUBGROUPS
+// a[row, kv * 4 .. kv * 4 + 3] for every invocation: invocation i < 4 of the subgroup reads element i.
+fn aRow(rowStart: u32, kv: u32, lane: u32) -> vec4<f32> {
+  let mine = a[rowStart + kv][lane];
+  return vec4<f32>(subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u));
+}
 #else
-  return x;
+fn aRow(rowStart: u32, kv: u32, lane: u32) -> vec4<f32> {
+  return a[rowStart + kv];
+}
 #endif
+
+// Column j of the result is a[rowStarts[j] row, kv * 4 .. kv * 4 + 3].
+fn aBlock(rowStarts: vec4<u32>, kv: u32, lane: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(aRow(rowStarts.x, kv, lane), aRow(rowStarts.y, kv, lane), aRow(rowStarts.z, kv, lane), aRow(rowStarts.w, kv, lane));
 }
 
-@compute @workgroup_size(8, 8)
-fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
+// Stores column j of `block` (4 output columns of row row0 + j) with bias and activation.
+fn storeBlock(row0: u32, col: u32, block: mat4x4<f32>) {
   let nVec = params.n / 4u;
-  let col = gid.x;
-  let row0 = gid.y * 4u;
-  if (col >= nVec || row0 >= params.m) {
+  if (col >= nVec) {
     return;
   }
+  let b = bias[col];
+  for (var j = 0u; j < 4u; j++) {
+    if (row0 + j < params.m) {
+      output[(row0 + j) * nVec + col] = activate(block[j] + b);
+    }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn gemm(
+  @builtin(workgroup_id) workgroup: vec3<u32>,
+  @builtin(global_invocation_id) gid: vec3<u32>,
+#if SUBGROUPS
+  @builtin(subgroup_invocation_id) subgroupInvocation: u32,
+#endif
+) {
+#if SUBGROUPS
+  let lane = subgroupInvocation & 3u;
+#else
+  let lane = 0u;
+#endif
+  let col0 = gid.x * 2u;
+  let col1 = col0 + 1u;
+  let row0 = workgroup.y * ROWS;
 
   // Rows past m read row m - 1 instead of out-of-range memory; their results are not stored.
   let last = params.m - 1u;
-  let aBase0 = row0 * params.aRowStride;
-  let aBase1 = min(row0 + 1u, last) * params.aRowStride;
-  let aBase2 = min(row0 + 2u, last) * params.aRowStride;
-  let aBase3 = min(row0 + 3u, last) * params.aRowStride;
+  let step = vec4<u32>(0u, 1u, 2u, 3u);
+  let rows0 = min(row0 + step, vec4<u32>(last)) * params.aRowStride;
+  let rows1 = min(row0 + 4u + step, vec4<u32>(last)) * params.aRowStride;
+  let rows2 = min(row0 + 8u + step, vec4<u32>(last)) * params.aRowStride;
+  let rows3 = min(row0 + 12u + step, vec4<u32>(last)) * params.aRowStride;
 
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  let kVec = params.k / 4u;
-  for (var kk = 0u; kk < kVec; kk++) {
-    let wBase = kk * 4u * nVec + col;
-    let w0 = w[wBase];
-    let w1 = w[wBase + nVec];
-    let w2 = w[wBase + 2u * nVec];
-    let w3 = w[wBase + 3u * nVec];
-
-    let a0 = a[aBase0 + kk];
-    let a1 = a[aBase1 + kk];
-    let a2 = a[aBase2 + kk];
-    let a3 = a[aBase3 + kk];
-    acc0 += a0.x * w0 + a0.y * w1 + a0.z * w2 + a0.w * w3;
-    acc1 += a1.x * w0 + a1.y * w1 + a1.z * w2 + a1.w * w3;
-    acc2 += a2.x * w0 + a2.y * w1 + a2.z * w2 + a2.w * w3;
-    acc3 += a3.x * w0 + a3.y * w1 + a3.z * w2 + a3.w * w3;
+  // acc<q><c>: rows row0 + 4q .. row0 + 4q + 3 (matrix columns) by vec4 column c.
+  var acc00 = mat4x4<f32>();
+  var acc01 = mat4x4<f32>();
+  var acc10 = mat4x4<f32>();
+  var acc11 = mat4x4<f32>();
+  var acc20 = mat4x4<f32>();
+  var acc21 = mat4x4<f32>();
+  var acc30 = mat4x4<f32>();
+  var acc31 = mat4x4<f32>();
+  // Do not unroll further or grow the tile: on SwiftShader a loop body twice this long ran about half as fast.
+  for (var kv = 0u; kv < params.k / 4u; kv++) {
+    let w0 = weightBlock(col0, kv * 4u);
+    let w1 = weightBlock(col1, kv * 4u);
+    let a0 = aBlock(rows0, kv, lane);
+    acc00 += w0 * a0;
+    acc01 += w1 * a0;
+    let a1 = aBlock(rows1, kv, lane);
+    acc10 += w0 * a1;
+    acc11 += w1 * a1;
+    let a2 = aBlock(rows2, kv, lane);
+    acc20 += w0 * a2;
+    acc21 += w1 * a2;
+    let a3 = aBlock(rows3, kv, lane);
+    acc30 += w0 * a3;
+    acc31 += w1 * a3;
   }
 
-  let b = bias[col];
-  output[row0 * nVec + col] = activate(acc0 + b);
-  if (row0 + 1u < params.m) {
-    output[(row0 + 1u) * nVec + col] = activate(acc1 + b);
-  }
-  if (row0 + 2u < params.m) {
-    output[(row0 + 2u) * nVec + col] = activate(acc2 + b);
-  }
-  if (row0 + 3u < params.m) {
-    output[(row0 + 3u) * nVec + col] = activate(acc3 + b);
-  }
+  storeBlock(row0, col0, acc00);
+  storeBlock(row0, col1, acc01);
+  storeBlock(row0 + 4u, col0, acc10);
+  storeBlock(row0 + 4u, col1, acc11);
+  storeBlock(row0 + 8u, col0, acc20);
+  storeBlock(row0 + 8u, col1, acc21);
+  storeBlock(row0 + 12u, col0, acc30);
+  storeBlock(row0 + 12u, col1, acc31);
 }

@@ -15,6 +15,11 @@ export interface LoadModelOptions {
   powerPreference?: GPUPowerPreference;
   /** Called with a short message as each file loads. */
   onProgress?: (message: string) => void;
+  /**
+   * Request the adapter's 'timestamp-query' feature so that FcaModel.startProfiling() can time each
+   * kernel. Passes run as usual until profiling starts. Ignored when `device` is given.
+   */
+  profile?: boolean;
 }
 
 /** One input: plain text, a text pair, or pre-tokenized ids (`input_ids` wins when both are given). */
@@ -45,9 +50,12 @@ export interface EmbedOptions extends RunOptions {
 
 /** What one layer did to a sequence. */
 export interface LayerTrace {
-  /** For each token of the layer's output: its original input position, or -1 for a cluster. */
+  /**
+   * For each token of the layer's output: its original input position, or -1 for a cluster. Variant
+   * 'reference' also gives -2 for a padding row and for a cluster whose slots are all zero padding.
+   */
   positions: number[];
-  /** For each output token: how many original tokens it stands for (a cluster counts its members'). */
+  /** For each output token: how many original tokens it stands for (a cluster counts its members'; padding rows count 0). */
   tokenCounts: number[];
   /** For each input token of the layer: the attention it receives from the other tokens, mean over heads. */
   scores: number[];
@@ -69,9 +77,16 @@ export interface ClassifyResult {
   /** Softmax of the logits, in label-id order. */
   probabilities: number[];
   logits: number[];
-  /** For each layer, the sequence length after its reduction (what its feed-forward sub-layer processes). */
+  /**
+   * For each layer, the sequence length after its reduction (what its feed-forward sub-layer processes).
+   * Variant 'reference' counts the padded sequence: retention count + clusters at every layer.
+   */
   tokens_per_layer: number[];
-  /** Encoder FLOPs of this pass for this input (2 per multiply-add; embeddings, pooler and classifier excluded). */
+  /**
+   * Encoder FLOPs of this pass for this input (2 per multiply-add; embeddings, pooler and classifier excluded).
+   * Variant 'reference' counts the padded lengths it processes (paddedLength at layer 0), so its figure is
+   * not comparable with the other variants' or with a dense pass over the real tokens.
+   */
   flops: number;
   /** Whether the input was cut to the model's maximum length. */
   truncated: boolean;
@@ -107,6 +122,28 @@ export interface EmbedResult {
   truncated: boolean;
   tokens: string[];
   trace?: LayerTrace[];
+}
+
+/** GPU time of one kernel, summed over the profiled passes. */
+export interface KernelTime {
+  /** Kernel name (the pipeline label). */
+  name: string;
+  dispatches: number;
+  totalMs: number;
+}
+
+/**
+ * Per-kernel GPU times from timestamp queries (FcaModel.stopProfiling()). Profiled passes run one
+ * compute pass per dispatch, so they are slower than normal passes: compare kernels with these
+ * times, not the latency of a pass.
+ */
+export interface KernelProfile {
+  /** Forward passes profiled. */
+  passes: number;
+  /** Per kernel, longest total first. */
+  kernels: KernelTime[];
+  /** Sum of every dispatch's GPU time. */
+  totalMs: number;
 }
 
 /** Error raised for an input that cannot be classified; the message names the value and the fix. */

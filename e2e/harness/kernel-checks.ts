@@ -2,23 +2,60 @@
 // float64 CPU reference. Padding rows and unwritten outputs are filled with
 // NaN so that a kernel reading past a sequence's real length shows up as an
 // infinite error.
-import { KERNELS, gatherMergeDispatch, groups } from '../../src/engine/kernels.js';
-import { transposeLinear } from '../../src/engine/gpu-weights.js';
+import { ComputeRecorder, KERNELS, dispatchGemm, gatherMergeDispatch, groups, type GemmActivation } from '../../src/engine/kernels.js';
+import { transposeLinear, uploadGemmWeight } from '../../src/engine/gpu-weights.js';
+import { BufferPool, uploadStorage } from '../../src/gpu/buffers.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { chooseGemmVariant, gemmDeviceFacts, type GemmVariant } from '../../src/gpu/tuning.js';
 import * as ref from '../../src/reference/ops.js';
+import { authorsAttentionProbabilities, authorsReduce } from '../../src/reference/authors.js';
 import { kernelContext, maxAbsDiff, poisoned, randomSource, runRecorded, upload } from './gpu-run.js';
 
 const NAN = Number.NaN;
 
 export interface GemmCase {
+  variant: GemmVariant;
   m: number;
   n: number;
   k: number;
-  activation: 'none' | 'gelu' | 'tanh';
+  activation: GemmActivation;
+  /** Rows of `a` from one GEMM row to the next, as when the pooler reads row 0 of each sequence; 1 for a dense matrix. */
+  rowStride?: number;
   seed?: number;
 }
 
-export async function checkGemm({ m, n, k, activation, seed = 1 }: GemmCase) {
-  await kernelContext();
+interface GemmRig {
+  device: GPUDevice;
+  pipelines: PipelineCache;
+  pool: BufferPool;
+}
+
+let subgroupRig: GemmRig | null = null;
+
+/**
+ * Returns the harness device, or for a variant that needs 'subgroups' when the
+ * harness device lacks it, a device of its own with that feature.
+ * NOTE: createGpuContext does not request 'subgroups' yet; once it does, the harness device serves every variant.
+ */
+async function gemmRig(variant: GemmVariant): Promise<GemmRig> {
+  const { gpu, pipelines, pool } = await kernelContext();
+  if (variant !== 'textureSubgroups' || gpu.device.features.has('subgroups')) return { device: gpu.device, pipelines, pool };
+  if (!subgroupRig) {
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter?.features.has('subgroups')) throw new Error(`variant ${variant} needs the 'subgroups' feature, which this adapter lacks.`);
+    const device = await adapter.requestDevice({ requiredFeatures: ['subgroups'] });
+    subgroupRig = { device, pipelines: new PipelineCache(device), pool: new BufferPool(device) };
+  }
+  return subgroupRig;
+}
+
+/**
+ * Runs one GEMM of `variant` through dispatchGemm and compares it with ref.linear. Rows of `a`
+ * that the GEMM must skip (rowStride > 1) and the output rows past m are NaN,
+ * so reading the wrong row or writing past m shows up.
+ */
+export async function checkGemm({ variant, m, n, k, activation, rowStride = 1, seed = 1 }: GemmCase) {
+  const { device, pipelines, pool } = await gemmRig(variant);
   const random = randomSource(seed);
   const a = random.array(m * k);
   const w = random.array(n * k, -0.2, 0.2);
@@ -26,15 +63,32 @@ export async function checkGemm({ m, n, k, activation, seed = 1 }: GemmCase) {
   const nPadded = Math.ceil(n / 4) * 4;
   const biasPadded = new Float32Array(nPadded);
   biasPadded.set(bias);
-  const output = poisoned(m * nPadded * 4);
-  const kernel = activation === 'gelu' ? KERNELS.gemmGelu : activation === 'tanh' ? KERNELS.gemmTanh : KERNELS.gemm;
-  const [result] = await runRecorded((recorder) => {
-    recorder.dispatch(kernel, [m, nPadded, k, k / 4], { 1: upload(a), 2: upload(transposeLinear([w], n, k, nPadded)), 3: upload(biasPadded), 4: output }, [
-      groups(nPadded / 4, 8),
-      groups(Math.ceil(m / 4), 8),
-    ]);
-  }, [output]);
-  const gpu = new Float32Array(result);
+  const aStrided = new Float32Array(m * rowStride * k).fill(NAN);
+  for (let r = 0; r < m; r++) aStrided.set(a.subarray(r * k, (r + 1) * k), r * rowStride * k);
+  const extraRows = 4;
+  const outputWords = (m + extraRows) * nPadded;
+
+  const buffers = {
+    input: uploadStorage(device, 'gemm input', aStrided),
+    weight: uploadGemmWeight(device, variant, 'gemm weight', transposeLinear([w], n, k, nPadded), k, nPadded),
+    bias: uploadStorage(device, 'gemm bias', biasPadded),
+    output: uploadStorage(device, 'gemm output', new Uint32Array(outputWords).fill(0x7fc00000)),
+  };
+  const recorder = new ComputeRecorder(device, pipelines);
+  dispatchGemm(recorder, variant, activation, buffers, { rows: m, inFeatures: k, outPadded: nPadded, aRowStride: (rowStride * k) / 4 });
+  const encoder = device.createCommandEncoder();
+  recorder.encode(encoder, (bytes) => pool.acquire('uniforms', bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
+  const staging = device.createBuffer({ size: outputWords * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  encoder.copyBufferToBuffer(buffers.output, 0, staging, 0, outputWords * 4);
+  device.pushErrorScope('validation');
+  device.queue.submit([encoder.finish()]);
+  const error = await device.popErrorScope();
+  if (error) throw new Error(`validation error: ${error.message}`);
+  await staging.mapAsync(GPUMapMode.READ);
+  const gpu = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  for (const resource of Object.values(buffers)) resource.destroy();
+
   const expected = ref.linear(a, m, k, w, bias, n);
   const activate = activation === 'gelu' ? ref.gelu : activation === 'tanh' ? Math.tanh : (x: number) => x;
   let maxError = 0;
@@ -44,7 +98,15 @@ export async function checkGemm({ m, n, k, activation, seed = 1 }: GemmCase) {
       maxError = Number.isNaN(diff) ? Infinity : Math.max(maxError, diff);
     }
   }
-  return { maxError };
+  const rowsPastMWritten = gpu.subarray(m * nPadded).some((value) => !Number.isNaN(value));
+  const info = device.adapterInfo;
+  return { maxError, rowsPastMWritten, adapter: { vendor: info.vendor, architecture: info.architecture }, subgroups: device.features.has('subgroups') };
+}
+
+/** Returns the variant src/gpu/tuning.ts picks on the harness device for a BERT-base-sized model. */
+export async function chosenGemmVariant(): Promise<GemmVariant> {
+  const { gpu } = await kernelContext();
+  return chooseGemmVariant(gemmDeviceFacts(gpu.device), { inFeatures: 3072, outPadded: 3072 });
 }
 
 export interface AttentionCase {
@@ -316,4 +378,195 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
     });
   });
   return { maxError, selectionCorrect, originsCorrect, tokensOut: plans.map((p) => p.nOut) };
+}
+
+export interface AuthorsAttentionCase {
+  /** Per sequence: rows n (all query rows) and visible keys (a prefix, at least 1). */
+  sequences: Array<{ n: number; visible: number }>;
+  numHeads: number;
+  headSize: number;
+  /** Scales the key vectors of masked rows so that their logits dominate each row's maximum. */
+  maskedKeyScale?: number;
+  seed?: number;
+}
+
+/**
+ * attentionScores + softmaxRowsAuthors + attentionContext + attentionColumnScores
+ * against authorsAttentionProbabilities and the float64 context and scores.
+ * Also reports whether masked keys got exactly 0 and masked columns a score of
+ * exactly 0. `plainSoftmaxGap` is how far the authors' probabilities are from a
+ * plain masked softmax on this case, because a case where they agree cannot tell the two apart.
+ */
+export async function checkAuthorsAttention({ sequences, numHeads, headSize, maskedKeyScale = 1, seed = 7 }: AuthorsAttentionCase) {
+  await kernelContext();
+  const random = randomSource(seed);
+  const b = sequences.length;
+  const d = numHeads * headSize;
+  const stride = Math.max(...sequences.map((sequence) => sequence.n));
+  const qkv = new Float32Array(b * stride * 3 * d).fill(NAN);
+  const perSequence = sequences.map(({ n, visible }, s) => {
+    const values = random.array(n * 3 * d, -2, 2);
+    for (let i = visible; i < n; i++) {
+      for (let c = d; c < 2 * d; c++) values[i * 3 * d + c] *= maskedKeyScale;
+    }
+    qkv.set(values, s * stride * 3 * d);
+    return values;
+  });
+  const info = upload(new Uint32Array(sequences.flatMap(({ n }) => [n, n, 0, n])));
+  const visibleInfo = upload(new Uint32Array(sequences.map(({ visible }) => visible)));
+  const probs = poisoned(b * numHeads * stride * stride * 4);
+  const context = poisoned(b * stride * d * 4);
+  const scores = poisoned(b * stride * 4);
+  const params = [b, stride, d, numHeads, headSize, 0, { f32: 1 / Math.sqrt(headSize) }];
+  const qkvBuffer = upload(qkv);
+  const [probsOut, contextOut, scoresOut] = await runRecorded((recorder) => {
+    recorder.dispatch(KERNELS.attentionScores, params, { 1: info, 2: qkvBuffer, 3: probs }, [groups(Math.ceil(stride / 4), 8), groups(Math.ceil(stride / 4), 8), b * numHeads]);
+    recorder.dispatch(KERNELS.softmaxRowsAuthors, params, { 1: info, 3: probs, 6: visibleInfo }, [groups(stride, 64), b * numHeads]);
+    recorder.dispatch(KERNELS.attentionContext, params, { 1: info, 2: qkvBuffer, 4: probs, 5: context }, [groups(d / 4, 8), groups(Math.ceil(stride / 4), 8), b]);
+    recorder.dispatch(KERNELS.attentionColumnScores, [b, stride, stride, d, numHeads, 0], { 1: info, 2: probs, 3: scores }, [groups(stride, 64), b]);
+  }, [probs, context, scores]);
+
+  const gpuProbs = new Float32Array(probsOut);
+  const gpuContext = new Float32Array(contextOut);
+  const gpuScores = new Float32Array(scoresOut);
+  let probsError = 0;
+  let contextError = 0;
+  let scoresError = 0;
+  let maskedKeysZero = true;
+  let maskedScoresZero = true;
+  let plainSoftmaxGap = 0;
+  sequences.forEach(({ n, visible }, s) => {
+    const expectedProbs = authorsAttentionProbabilities(perSequence[s], n, d, numHeads, visible);
+    for (let h = 0; h < numHeads; h++) {
+      for (let i = 0; i < n; i++) {
+        const gpuRow = gpuProbs.subarray(((s * numHeads + h) * stride + i) * stride, ((s * numHeads + h) * stride + i) * stride + n);
+        const refRow = expectedProbs.subarray((h * n + i) * n, (h * n + i + 1) * n);
+        probsError = Math.max(probsError, maxAbsDiff(gpuRow, refRow));
+        for (let j = visible; j < n; j++) if (!Object.is(gpuRow[j], 0)) maskedKeysZero = false;
+        // A plain masked softmax is the same row renormalised to sum 1 (no 1e-7 in the denominator).
+        const rowSum = refRow.reduce((sum, p) => sum + p, 0);
+        plainSoftmaxGap = Math.max(plainSoftmaxGap, maxAbsDiff(refRow.map((p) => p / rowSum), refRow));
+      }
+    }
+    const expectedContext = ref.attentionContext(expectedProbs, perSequence[s], n, d, numHeads);
+    contextError = Math.max(contextError, maxAbsDiff(gpuContext.subarray(s * stride * d, (s * stride + n) * d), expectedContext));
+    const sequenceScores = gpuScores.subarray(s * stride, s * stride + n);
+    scoresError = Math.max(scoresError, maxAbsDiff(sequenceScores, ref.attentionColumnScores(expectedProbs, n, numHeads)));
+    for (let j = visible; j < n; j++) if (!Object.is(sequenceScores[j], 0)) maskedScoresZero = false;
+  });
+  return { probsError, contextError, scoresError, maskedKeysZero, maskedScoresZero, plainSoftmaxGap };
+}
+
+
+export interface AuthorsReductionCase {
+  /**
+   * Per sequence: rows n, fine rows r, clusters K (r + K <= n) and visible rows;
+   * rows >= visible get score exactly 0, as masked rows do. `scores` overrides
+   * the generated scores.
+   */
+  sequences: Array<{ n: number; fine: number; clusters: number; visible?: number; scores?: number[] }>;
+  hidden: number;
+  /** 'random' scores, or 'ties': visible rows draw from three values so most of them tie. */
+  scores: 'random' | 'ties';
+  seed?: number;
+}
+
+/**
+ * topKSelectAuthors + assignDestinationsAuthors + gatherMergeAuthors, given
+ * the scores, against authorsReduce: every row's state (fine, skipped, tail),
+ * every destination, the new rows and their provenance.
+ */
+export async function checkAuthorsReduction({ sequences, hidden, scores: scoreKind, seed = 8 }: AuthorsReductionCase) {
+  await kernelContext();
+  const random = randomSource(seed);
+  const b = sequences.length;
+  const stride = Math.max(...sequences.map((sequence) => sequence.n));
+  const outStride = Math.max(...sequences.map((sequence) => sequence.fine + sequence.clusters));
+  const hiddenIn = new Float32Array(b * stride * hidden).fill(NAN);
+  const scores = new Float32Array(b * stride).fill(NAN);
+  const provenance = new Int32Array(b * stride * 2).fill(-7);
+  const tieValues = [0.25, 0.5, 0.125];
+  const inputs = sequences.map((sequence, s) => {
+    const { n } = sequence;
+    const visible = sequence.visible ?? n;
+    const h = random.array(n * hidden, -2, 2);
+    const generated = Array.from({ length: n }, (_, j) => {
+      if (j >= visible) return 0;
+      return scoreKind === 'ties' ? tieValues[random.integer(3)] : random.uniform(0, 2);
+    });
+    const sc = Float32Array.from(sequence.scores ?? generated);
+    hiddenIn.set(h, s * stride * hidden);
+    scores.set(sc, s * stride);
+    const counts = Array.from({ length: n }, (_, j) => (j < visible ? 1 + random.integer(3) : 0));
+    for (let j = 0; j < n; j++) provenance.set([j < visible ? 1000 * s + j : -2, counts[j]], 2 * (s * stride + j));
+    return { h, sc, counts };
+  });
+  const info = upload(new Uint32Array(sequences.flatMap(({ n, fine, clusters }) => [n, fine, clusters, fine + clusters])));
+  const scoreBuffer = upload(scores);
+  const keep = poisoned(b * stride * 4);
+  const destination = poisoned(b * stride * 4);
+  const source = poisoned(b * outStride * 4);
+  const hiddenOut = poisoned(b * outStride * hidden * 4);
+  const provenanceOut = poisoned(b * outStride * 8);
+  const params = [b, stride, outStride, hidden, 1, 0];
+  const hiddenBuffer = upload(hiddenIn);
+  const [keepResult, destinationResult, hiddenResult, originResult] = await runRecorded((recorder) => {
+    recorder.dispatch(KERNELS.topKSelectAuthors, params, { 1: info, 4: scoreBuffer, 5: keep }, [groups(stride, 64), b]);
+    recorder.dispatch(KERNELS.assignDestinationsAuthors, params, { 1: info, 6: keep, 7: destination, 8: source }, [groups(stride, 64), b]);
+    const merge = gatherMergeDispatch('authors', {
+      seqInfo: info,
+      scores: scoreBuffer,
+      destination,
+      source,
+      hiddenIn: hiddenBuffer,
+      hiddenOut,
+      provenanceIn: upload(provenance),
+      provenanceOut,
+    });
+    recorder.dispatch(merge.kernel, params, merge.bindings, [groups(hidden / 4, 16), groups(outStride, 4), b]);
+  }, [keep, destination, hiddenOut, provenanceOut]);
+
+  const gpuKeep = new Uint32Array(keepResult);
+  const gpuDestination = new Int32Array(destinationResult);
+  const gpuHidden = new Float32Array(hiddenResult);
+  const gpuOrigins = new Int32Array(originResult);
+  let maxError = 0;
+  const mismatches: string[] = [];
+  sequences.forEach(({ n, fine, clusters }, s) => {
+    const { h, sc, counts } = inputs[s];
+    const expected = authorsReduce(h, n, hidden, sc, fine, clusters);
+    const g = expected.slotsPerCluster;
+    const wantState = new Array<number>(n).fill(-1);
+    const wantDestination = new Array<number>(n).fill(-99);
+    expected.sources.forEach((row, o) => {
+      if (row >= 0) {
+        wantState[row] = 1;
+        wantDestination[row] = o;
+      }
+    });
+    wantState[expected.skipped] = 2;
+    wantDestination[expected.skipped] = -1;
+    expected.tail.forEach((row, q) => {
+      wantState[row] = 0;
+      wantDestination[row] = fine + Math.floor(q / g);
+    });
+    const gotState = Array.from(gpuKeep.subarray(s * stride, s * stride + n));
+    const gotDestination = Array.from(gpuDestination.subarray(s * stride, s * stride + n));
+    if (JSON.stringify(gotState) !== JSON.stringify(wantState)) mismatches.push(`sequence ${s}: states ${JSON.stringify(gotState)} != ${JSON.stringify(wantState)}`);
+    if (JSON.stringify(gotDestination) !== JSON.stringify(wantDestination)) {
+      mismatches.push(`sequence ${s}: destinations ${JSON.stringify(gotDestination)} != ${JSON.stringify(wantDestination)}`);
+    }
+
+    maxError = Math.max(maxError, maxAbsDiff(gpuHidden.subarray(s * outStride * hidden, (s * outStride + expected.rows) * hidden), expected.hidden));
+    // A fine row keeps its provenance; cluster c gets -1 (-2 when its slots are all padding) and its members' counts.
+    expected.sources.forEach((row, o) => {
+      const c = -1 - row;
+      const want = row >= 0
+        ? [provenance[2 * (s * stride + row)], counts[row]]
+        : [expected.emptyClusters[c] ? -2 : -1, expected.tail.reduce((sum, member, q) => (Math.floor(q / g) === c ? sum + counts[member] : sum), 0)];
+      const got = [gpuOrigins[2 * (s * outStride + o)], gpuOrigins[2 * (s * outStride + o) + 1]];
+      if (got[0] !== want[0] || got[1] !== want[1]) mismatches.push(`sequence ${s} row ${o}: provenance ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+    });
+  });
+  return { maxError, mismatches, tokensOut: sequences.map(({ fine, clusters }) => fine + clusters) };
 }

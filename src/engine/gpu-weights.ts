@@ -2,10 +2,12 @@ import type { BertConfig } from '../model/config.js';
 import type { BertWeights } from '../model/tensor.js';
 import { weight } from '../model/weights.js';
 import { uploadStorage } from '../gpu/buffers.js';
+import { chooseGemmVariant, gemmDeviceFacts, gemmWeightStorage, type GemmVariant } from '../gpu/tuning.js';
 
 /** A linear layer on the GPU: weight transposed to [in, outPadded], bias padded to outPadded. */
 export interface GpuLinear {
-  weight: GPUBuffer;
+  /** A storage buffer or a texture, as the model's GEMM variant reads it (see uploadGemmWeight). */
+  weight: GPUBuffer | GPUTexture;
   bias: GPUBuffer;
   inFeatures: number;
   /** Real output width. */
@@ -31,8 +33,10 @@ export interface GpuWeights {
   layers: GpuLayer[];
   pooler: GpuLinear | null;
   classifier: GpuLinear | null;
-  /** Every buffer above, for dispose(). */
-  all: GPUBuffer[];
+  /** The GEMM kernels every linear layer above is uploaded for (src/gpu/tuning.ts chooses them per adapter). */
+  gemmVariant: GemmVariant;
+  /** Every buffer and texture above, for dispose(). */
+  all: Array<GPUBuffer | GPUTexture>;
   bytes: number;
 }
 
@@ -40,7 +44,7 @@ export interface GpuWeights {
  * Transposes PyTorch linear weights ([out, in], one or more stacked along
  * out) into one [in, outPadded] matrix with zero columns past the real outputs.
  */
-export function transposeLinear(parts: Float32Array[], outPerPart: number, inFeatures: number, outPadded: number): Float32Array {
+export function transposeLinear(parts: Float32Array[], outPerPart: number, inFeatures: number, outPadded: number): Float32Array<ArrayBuffer> {
   const result = new Float32Array(inFeatures * outPadded);
   parts.forEach((part, p) => {
     for (let o = 0; o < outPerPart; o++) {
@@ -49,6 +53,26 @@ export function transposeLinear(parts: Float32Array[], outPerPart: number, inFea
     }
   });
   return result;
+}
+
+/**
+ * Uploads a transposed [inFeatures, outPadded] weight (see transposeLinear) in
+ * the storage that `variant` reads: a storage buffer, or an rgba32float texture
+ * of outPadded / 4 x inFeatures texels whose texel (c, k) is w[k, 4c .. 4c + 3].
+ */
+export function uploadGemmWeight(
+  device: GPUDevice,
+  variant: GemmVariant,
+  label: string,
+  data: Float32Array<ArrayBuffer>,
+  inFeatures: number,
+  outPadded: number,
+): GPUBuffer | GPUTexture {
+  if (gemmWeightStorage(variant) === 'buffer') return uploadStorage(device, label, data);
+  const size = [outPadded / 4, inFeatures];
+  const texture = device.createTexture({ label, size, format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+  device.queue.writeTexture({ texture }, data, { bytesPerRow: outPadded * 4, rowsPerImage: inFeatures }, size);
+  return texture;
 }
 
 function concatPadded(parts: Float32Array[], padded: number): Float32Array {
@@ -63,7 +87,15 @@ function concatPadded(parts: Float32Array[], padded: number): Float32Array {
 
 /** Uploads a resolved checkpoint in the layouts the kernels read. */
 export function uploadWeights(device: GPUDevice, config: BertConfig, weights: BertWeights): GpuWeights {
-  const all: GPUBuffer[] = [];
+  const d = config.hiddenSize;
+  const f = config.intermediateSize;
+  const classifies = config.architecture !== 'BertModel';
+  const outputs = config.architecture === 'BertForMultipleChoice' ? 1 : config.labels.length;
+  const padded = (width: number) => Math.ceil(width / 4) * 4;
+  const largestWeight = { inFeatures: Math.max(d, f), outPadded: Math.max(padded(3 * d), padded(f), padded(outputs)) };
+  const gemmVariant = chooseGemmVariant(gemmDeviceFacts(device), largestWeight);
+
+  const all: Array<GPUBuffer | GPUTexture> = [];
   const upload = (label: string, data: Float32Array): GPUBuffer => {
     const buffer = uploadStorage(device, label, data);
     all.push(buffer);
@@ -73,8 +105,11 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
     const outPadded = Math.ceil((names.length * outPerPart) / 4) * 4;
     const matrices = names.map((name) => weight(weights, `${name}.weight`));
     const biases = names.map((name) => weight(weights, `${name}.bias`));
+    const weightData = transposeLinear(matrices, outPerPart, inFeatures, outPadded);
+    const linearWeight = uploadGemmWeight(device, gemmVariant, `${label}.weight`, weightData, inFeatures, outPadded);
+    all.push(linearWeight);
     return {
-      weight: upload(`${label}.weight`, transposeLinear(matrices, outPerPart, inFeatures, outPadded)),
+      weight: linearWeight,
       bias: upload(`${label}.bias`, concatPadded(biases, outPadded)),
       inFeatures,
       outputs: names.length * outPerPart,
@@ -84,8 +119,6 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
   const norm = (label: string, prefix: string): GPUBuffer =>
     upload(label, concatPadded([weight(weights, `${prefix}.weight`), weight(weights, `${prefix}.bias`)], 2 * config.hiddenSize));
 
-  const d = config.hiddenSize;
-  const f = config.intermediateSize;
   const layers: GpuLayer[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const p = `encoder.layer.${l}`;
@@ -99,8 +132,6 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
     });
   }
 
-  const classifies = config.architecture !== 'BertModel';
-  const outputs = config.architecture === 'BertForMultipleChoice' ? 1 : config.labels.length;
   const result: GpuWeights = {
     wordEmbeddings: upload('embeddings.word_embeddings', weight(weights, 'embeddings.word_embeddings.weight')),
     positionEmbeddings: upload('embeddings.position_embeddings', weight(weights, 'embeddings.position_embeddings.weight')),
@@ -109,9 +140,11 @@ export function uploadWeights(device: GPUDevice, config: BertConfig, weights: Be
     layers,
     pooler: classifies ? linear('pooler.dense', ['pooler.dense'], d, d) : null,
     classifier: classifies ? linear('classifier', ['classifier'], d, outputs) : null,
+    gemmVariant,
     all,
     bytes: 0,
   };
-  result.bytes = all.reduce((sum, buffer) => sum + buffer.size, 0);
+  // An rgba32float texel is 16 bytes.
+  result.bytes = all.reduce((sum, item) => sum + ('size' in item ? item.size : item.width * item.height * 16), 0);
   return result;
 }

@@ -1,10 +1,11 @@
+import { AUTHORS_LAYER_NORM_EPS, authorsSettings, planAuthorsLayers } from '../fca/authors-plan.js';
 import { planLayers, type FcaSettings, type LayerStep } from '../fca/retention.js';
 import type { BertConfig } from '../model/config.js';
 import type { BufferPool } from '../gpu/buffers.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import type { GpuLinear, GpuWeights } from './gpu-weights.js';
 import type { KernelSpec } from '../gpu/pipelines.js';
-import { ComputeRecorder, KERNELS, gatherMergeDispatch, groups } from './kernels.js';
+import { ComputeRecorder, KERNELS, dispatchGemm, gatherMergeDispatch, gemmKernels, groups, type GemmActivation } from './kernels.js';
 
 /** One tokenized sequence of a batch. */
 export interface SequenceInput {
@@ -59,9 +60,9 @@ export class Scheduler {
     private readonly pool: BufferPool,
   ) {}
 
-  /** Kernels a pass may dispatch, for compiling ahead of time. */
-  static kernels(): KernelSpec[] {
-    return Object.values(KERNELS);
+  /** Kernels a pass may dispatch, for compiling ahead of time: the fixed ones and the GEMMs of the chosen variant. */
+  kernels(): KernelSpec[] {
+    return [...Object.values(KERNELS), ...gemmKernels(this.weights.gemmVariant)];
   }
 
   async run(batch: SequenceInput[], options: PassOptions): Promise<SequenceOutput[]> {
@@ -76,10 +77,18 @@ export class Scheduler {
     if (options.head.kind === 'classifier' && (!classifier || !pooler)) {
       throw new Error(`${config.architecture} has no classification head.`);
     }
-    const weighting = options.fca?.variant === 'mean' ? 'mean' : 'weighted';
+    // Variant 'reference' (the FCA authors' code's arithmetic) pads every sequence to a fixed length and
+    // swaps in the AUTHORS kernels, which also read each layer's visible prefix from visibleInfo.
+    const authors = options.fca?.variant === 'reference' ? authorsSettings(options.fca) : null;
+    const weighting = authors ? 'authors' : options.fca?.variant === 'mean' ? 'mean' : 'weighted';
+    const embeddingsKernel = authors ? KERNELS.embeddingsLayerNormAuthors : KERNELS.embeddingsLayerNorm;
+    const softmaxKernel = authors ? KERNELS.softmaxRowsAuthors : KERNELS.softmaxRows;
+    const topKKernel = authors ? KERNELS.topKSelectAuthors : KERNELS.topKSelect;
+    const assignKernel = authors ? KERNELS.assignDestinationsAuthors : KERNELS.assignDestinations;
 
     // Per-sequence plans and the padded length of every layer.
-    const steps = batch.map((input) => planLayers(input.inputIds.length, numLayers, options.fca));
+    const authorsSteps = authors ? batch.map((input) => planAuthorsLayers(input.inputIds.length, authors, config)) : null;
+    const steps: LayerStep[][] = authorsSteps ?? batch.map((input) => planLayers(input.inputIds.length, numLayers, options.fca));
     const inStride = steps[0].map((_, l) => Math.max(...steps.map((s) => s[l].nIn)));
     const outStride = steps[0].map((_, l) => Math.max(...steps.map((s) => s[l].nOut)));
     const length0 = inStride[0];
@@ -90,18 +99,27 @@ export class Scheduler {
         seqInfo.set([step.nIn, step.fine, step.clusters, step.nOut], (l * b + s) * 4);
       });
     });
+    const visibleInfo = new Uint32Array(numLayers * b);
+    authorsSteps?.forEach((sequenceSteps, s) => {
+      sequenceSteps.forEach((step, l) => {
+        visibleInfo[l * b + s] = step.visible;
+      });
+    });
     const tokens = new Uint32Array(b * length0 * 2);
     batch.forEach((input, s) => {
       input.inputIds.forEach((id, i) => {
         tokens[(s * length0 + i) * 2] = id;
         tokens[(s * length0 + i) * 2 + 1] = input.tokenTypeIds[i] ?? 0;
       });
+      // Rows past the input are [PAD] with token type 0; only variant 'reference' embeds them.
+      for (let i = input.inputIds.length; i < length0; i++) tokens[(s * length0 + i) * 2] = config.padTokenId;
     });
 
     // Activation buffers are sized by the first layer, the longest.
     const rows0 = b * length0;
     const seqInfoBuffer = pool.acquire('seqInfo', seqInfo.byteLength);
     const tokenBuffer = pool.acquire('tokens', tokens.byteLength);
+    const visibleBuffer = authors ? pool.acquire('visibleInfo', visibleInfo.byteLength) : null;
     const hidden = [0, 1, 2].map((i) => pool.acquire(`hidden${i}`, rows0 * d * 4));
     const qkv = pool.acquire('qkv', rows0 * 3 * d * 4);
     const context = pool.acquire('context', rows0 * d * 4);
@@ -119,20 +137,21 @@ export class Scheduler {
     const output = pool.acquire('output', b * outputWidth * 4);
     device.queue.writeBuffer(seqInfoBuffer, 0, seqInfo);
     device.queue.writeBuffer(tokenBuffer, 0, tokens);
+    if (visibleBuffer) device.queue.writeBuffer(visibleBuffer, 0, visibleInfo);
+    // Binds visibleInfo at `binding` for the AUTHORS kernels; the standard kernels do not declare it.
+    const visibleBinding = (binding: number): Record<number, GPUBuffer> => (visibleBuffer ? { [binding]: visibleBuffer } : {});
 
     const recorder = new ComputeRecorder(device, this.pipelines);
-    const eps = { f32: config.layerNormEps };
-    const gemm = (kernel: KernelSpec, linear: GpuLinear, input: GPUBuffer, output: GPUBuffer, rows: number, aRowStride = linear.inFeatures / 4) => {
-      recorder.dispatch(kernel, [rows, linear.outPadded, linear.inFeatures, aRowStride], { 1: input, 2: linear.weight, 3: linear.bias, 4: output }, [
-        groups(linear.outPadded / 4, 8),
-        groups(Math.ceil(rows / 4), 8),
-      ]);
+    const eps = { f32: authors ? AUTHORS_LAYER_NORM_EPS : config.layerNormEps };
+    const gemm = (activation: GemmActivation, linear: GpuLinear, input: GPUBuffer, output: GPUBuffer, rows: number, aRowStride = linear.inFeatures / 4) => {
+      const shape = { rows, inFeatures: linear.inFeatures, outPadded: linear.outPadded, aRowStride };
+      dispatchGemm(recorder, weights.gemmVariant, activation, { input, weight: linear.weight, bias: linear.bias, output }, shape);
     };
 
     recorder.dispatch(
-      KERNELS.embeddingsLayerNorm,
+      embeddingsKernel,
       [b, length0, d, 0, 0, eps],
-      { 1: seqInfoBuffer, 4: weights.embeddingNorm, 5: hidden[0], 6: tokenBuffer, 7: weights.wordEmbeddings, 8: weights.positionEmbeddings, 9: weights.typeEmbeddings, 10: provenance[0] },
+      { 1: seqInfoBuffer, 4: weights.embeddingNorm, 5: hidden[0], 6: tokenBuffer, 7: weights.wordEmbeddings, 8: weights.positionEmbeddings, 9: weights.typeEmbeddings, 10: provenance[0], ...visibleBinding(11) },
       [groups(rows0, 64)],
     );
 
@@ -150,19 +169,19 @@ export class Scheduler {
       const attentionParams = [b, lengthIn, d, h, d / h, infoBase, { f32: 1 / Math.sqrt(d / h) }];
 
       // Self-attention, output projection, residual + LayerNorm: y.
-      gemm(KERNELS.gemm, layer.qkv, hidden[x], qkv, rowsIn);
+      gemm('none', layer.qkv, hidden[x], qkv, rowsIn);
       recorder.dispatch(KERNELS.attentionScores, attentionParams, { 1: seqInfoBuffer, 2: qkv, 3: probs }, [
         groups(Math.ceil(lengthIn / 4), 8),
         groups(Math.ceil(lengthIn / 4), 8),
         b * h,
       ]);
-      recorder.dispatch(KERNELS.softmaxRows, attentionParams, { 1: seqInfoBuffer, 3: probs }, [groups(lengthIn, 64), b * h]);
+      recorder.dispatch(softmaxKernel, attentionParams, { 1: seqInfoBuffer, 3: probs, ...visibleBinding(6) }, [groups(lengthIn, 64), b * h]);
       recorder.dispatch(KERNELS.attentionContext, attentionParams, { 1: seqInfoBuffer, 2: qkv, 4: probs, 5: context }, [
         groups(d / 4, 8),
         groups(Math.ceil(lengthIn / 4), 8),
         b,
       ]);
-      gemm(KERNELS.gemm, layer.attentionOutput, context, projected, rowsIn);
+      gemm('none', layer.attentionOutput, context, projected, rowsIn);
       const y = (x + 1) % 3;
       recorder.dispatch(KERNELS.addLayerNorm, [b, lengthIn, d, infoBase, 0, eps], { 1: seqInfoBuffer, 2: projected, 3: hidden[x], 4: layer.attentionNorm, 5: hidden[y] }, [
         groups(rowsIn, 64),
@@ -175,8 +194,8 @@ export class Scheduler {
         z = (x + 2) % 3;
         const fcaParams = [b, lengthIn, lengthOut, d, h, infoBase];
         recorder.dispatch(KERNELS.attentionColumnScores, fcaParams, { 1: seqInfoBuffer, 2: probs, 3: scores[l] }, [groups(lengthIn, 64), b]);
-        recorder.dispatch(KERNELS.topKSelect, fcaParams, { 1: seqInfoBuffer, 4: scores[l], 5: keep }, [groups(lengthIn, 64), b]);
-        recorder.dispatch(KERNELS.assignDestinations, fcaParams, { 1: seqInfoBuffer, 6: keep, 7: destination[l], 8: source }, [groups(lengthIn, 64), b]);
+        recorder.dispatch(topKKernel, fcaParams, { 1: seqInfoBuffer, 4: scores[l], 5: keep }, [groups(lengthIn, 64), b]);
+        recorder.dispatch(assignKernel, fcaParams, { 1: seqInfoBuffer, 6: keep, 7: destination[l], 8: source }, [groups(lengthIn, 64), b]);
         const merge = gatherMergeDispatch(weighting, {
           seqInfo: seqInfoBuffer,
           scores: scores[l],
@@ -192,8 +211,8 @@ export class Scheduler {
       }
 
       // Feed-forward on the reduced sequence, residual + LayerNorm: the next layer's input.
-      gemm(KERNELS.gemmGelu, layer.intermediate, hidden[z], intermediate, rowsOut);
-      gemm(KERNELS.gemm, layer.output, intermediate, projected, rowsOut);
+      gemm('gelu', layer.intermediate, hidden[z], intermediate, rowsOut);
+      gemm('none', layer.output, intermediate, projected, rowsOut);
       const next = [0, 1, 2].find((i) => i !== z)!;
       recorder.dispatch(KERNELS.addLayerNorm, [b, lengthOut, d, infoBase, 3, eps], { 1: seqInfoBuffer, 2: projected, 3: hidden[z], 4: layer.outputNorm, 5: hidden[next] }, [
         groups(rowsOut, 64),
@@ -205,8 +224,8 @@ export class Scheduler {
     const finalStride = outStride[numLayers - 1];
     if (options.head.kind === 'classifier') {
       // Pooler on each sequence's row 0 ([CLS]), then the classifier.
-      gemm(KERNELS.gemmTanh, pooler!, hidden[x], pooled, b, (finalStride * d) / 4);
-      gemm(KERNELS.gemm, classifier!, pooled, output, b);
+      gemm('tanh', pooler!, hidden[x], pooled, b, (finalStride * d) / 4);
+      gemm('none', classifier!, pooled, output, b);
     } else {
       recorder.dispatch(
         KERNELS.poolRows,

@@ -1,11 +1,14 @@
+import { authorsSettings, planAuthorsLayers } from '../fca/authors-plan.js';
 import { encoderFlops } from '../fca/flops.js';
-import { RetentionError, resolveFcaOptions, tokensPerLayer } from '../fca/retention.js';
+import { calibrateClassifier, type CalibrationResult, type CalibrationStep, type CalibrationVariant } from '../fca/calibrate.js';
+import { DEFAULT_CLUSTERS, RetentionError, resolveFcaOptions, tokensPerLayer } from '../fca/retention.js';
 import type { BertConfig } from '../model/config.js';
 import { loadModelFiles, type ModelFiles } from '../model/load.js';
 import type { BertTokenizer, EncodedInput } from '../model/tokenizer.js';
 import { BufferPool } from '../gpu/buffers.js';
 import { createGpuContext, type GpuContext } from '../gpu/device.js';
 import { PipelineCache } from '../gpu/pipelines.js';
+import { TimestampProfiler } from '../gpu/profiler.js';
 import {
   DeviceError,
   InputError,
@@ -15,6 +18,7 @@ import {
   type ClassifyResult,
   type EmbedOptions,
   type EmbedResult,
+  type KernelProfile,
   type LayerTrace,
   type LoadModelOptions,
   type ModelSource,
@@ -23,10 +27,29 @@ import {
   type RunOptions,
 } from '../types.js';
 import { uploadWeights, type GpuWeights } from './gpu-weights.js';
+import { attachDispatchProfiler } from './kernels.js';
 import { Scheduler, type PassHead, type SequenceOutput } from './scheduler.js';
 
 /** Default number of sequences padded into one forward pass. */
 export const DEFAULT_BATCH_SIZE = 8;
+
+/** Options of FcaModel.calibrate(). */
+export interface CalibrateOptions {
+  /** FLOPs budget: total FCA encoder FLOPs over total dense FLOPs on the calibration texts, such as 0.5. */
+  flopsRatio: number;
+  /** Clusters per layer, `K`; default 2, or 0 with variant 'drop'. */
+  clusters?: number;
+  /** Merging rule for the tail tokens; default 'weighted'. */
+  variant?: CalibrationVariant;
+  /** Sequences per forward pass; defaults to the model's. */
+  batchSize?: number;
+  /** Maximum number of FCA passes over the texts (schedules evaluated); default 24. */
+  maxEvaluations?: number;
+  /** Retention fractions to choose from, each in (0, 1]; default 1, 0.9, ..., 0.5, 0.45, ..., 0.05. */
+  candidates?: number[];
+  /** Called after each evaluated schedule. */
+  onProgress?: (step: CalibrationStep) => void;
+}
 
 export interface SessionOptions {
   /** Largest number of inputs encoded in one forward pass; longer lists are split. */
@@ -46,6 +69,7 @@ export class FcaModel {
   private readonly batchSize: number;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private profiler: TimestampProfiler | null = null;
 
   /** Use loadModel(); the constructor expects files already parsed and a device already created. */
   constructor(files: ModelFiles, gpu: GpuContext, options: SessionOptions = {}) {
@@ -66,7 +90,7 @@ export class FcaModel {
 
   /** Compiles every kernel; loadModel() calls it so the first classify() does not wait for compilation. */
   async warmUp(): Promise<void> {
-    await this.pipelines.prepare(Scheduler.kernels());
+    await this.pipelines.prepare(this.scheduler.kernels());
   }
 
   /** Pipelines compiled so far on this model's device. */
@@ -77,6 +101,39 @@ export class FcaModel {
   /** Bytes of GPU memory held by the weights and the activation pool. */
   get gpuBytes(): number {
     return this.weights.bytes + this.pool.bytesHeld;
+  }
+
+  /**
+   * Starts timing every kernel of the following passes with timestamp queries, one compute pass
+   * per dispatch, which makes passes slower. Needs a device with 'timestamp-query' (loadModel with
+   * `profile: true`). Waits for the calls already queued, so they are not profiled.
+   */
+  startProfiling(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.profiler) return;
+      if (!this.gpu.device.features.has('timestamp-query')) {
+        throw new DeviceError(
+          `this device has no 'timestamp-query' feature (adapter: ${this.adapterDescription}); load the model with { profile: true } on an adapter that offers it.`,
+        );
+      }
+      this.profiler = new TimestampProfiler(this.gpu.device);
+      attachDispatchProfiler(this.gpu.device, this.profiler);
+    });
+  }
+
+  /** Stops profiling after the calls already queued and returns the GPU time per kernel of the profiled passes. */
+  stopProfiling(): Promise<KernelProfile> {
+    return this.enqueue(async () => {
+      const profiler = this.profiler;
+      if (!profiler) throw new InputError('stopProfiling() was called without startProfiling(); call startProfiling() first.');
+      attachDispatchProfiler(this.gpu.device, null);
+      this.profiler = null;
+      try {
+        return await profiler.collect();
+      } finally {
+        profiler.destroy();
+      }
+    });
   }
 
   /** Splits an input into the token sequence classify() runs, after truncation. */
@@ -176,6 +233,42 @@ export class FcaModel {
     });
   }
 
+  /**
+   * Searches non-increasing per-layer retention fractions whose FLOPs ratio on
+   * `texts` is at most `options.flopsRatio` and whose predictions stay closest
+   * to the dense ones: highest top-label agreement, then lowest mean
+   * KL(dense || FCA). Runs one dense pass over `texts`, then one FCA pass per
+   * evaluated schedule (at most `maxEvaluations`). The texts need no labels.
+   * Throws CalibrationError when the budget is below the lowest reachable ratio.
+   */
+  async calibrate(texts: ClassifyInput[], options: CalibrateOptions): Promise<CalibrationResult> {
+    this.checkUsable();
+    this.requireArchitecture('BertForSequenceClassification', 'calibrate', 'calibration compares the label predictions of a classifier');
+    if (this.config.regression) {
+      throw new InputError('calibrate needs a classifier with labels, but this model has one regression output; calibrate a classification checkpoint.');
+    }
+    if (!Array.isArray(texts) || texts.length === 0) {
+      throw new InputError('calibrate needs at least one input text; a few hundred unlabeled texts give a stable estimate.');
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new InputError(`calibrate needs options with a flopsRatio, such as { flopsRatio: 0.5 }, got ${JSON.stringify(options)}.`);
+    }
+    const inputLengths = this.encodeAll(texts).map((input) => input.inputIds.length);
+    const { flopsRatio, variant, batchSize, candidates, maxEvaluations, onProgress } = options;
+    return calibrateClassifier({
+      numLayers: this.config.numLayers,
+      inputLengths,
+      flopsShape: this.config,
+      targetRatio: flopsRatio,
+      clusters: options.clusters ?? (variant === 'drop' ? 0 : DEFAULT_CLUSTERS),
+      variant,
+      candidates,
+      maxEvaluations,
+      onProgress,
+      classify: (fca) => this.classify(texts, { ...fca, batchSize }),
+    });
+  }
+
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
       this.checkUsable();
@@ -205,8 +298,16 @@ export class FcaModel {
   private async runSequences(encoded: EncodedInput[], options: RunOptions, head: PassHead): Promise<SequenceOutput[]> {
     const fca = resolveFcaOptions(options, this.config.numLayers);
     if (fca?.variant === 'reference') {
-      // TODO: the authors' fixed-length arithmetic runs on the CPU reference only so far.
-      throw new RetentionError("variant 'reference' is not available on the GPU yet; use 'weighted', 'mean' or 'drop'.");
+      // Every input must fit the padded length: check them all before any GPU work.
+      const settings = authorsSettings(fca);
+      encoded.forEach((input, index) => {
+        try {
+          planAuthorsLayers(input.inputIds.length, settings, this.config);
+        } catch (error) {
+          if (error instanceof RetentionError && encoded.length > 1) throw new RetentionError(`input ${index}: ${error.message}`);
+          throw error;
+        }
+      });
     }
     const batchSize = options.batchSize ?? this.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -250,6 +351,11 @@ export class FcaModel {
     if (this.disposed) return;
     this.disposed = true;
     this.pool.destroy();
+    if (this.profiler) {
+      attachDispatchProfiler(this.gpu.device, null);
+      this.profiler.destroy();
+      this.profiler = null;
+    }
     for (const buffer of this.weights.all) buffer.destroy();
   }
 
@@ -261,7 +367,7 @@ export class FcaModel {
 
 /** Loads a Hugging Face BERT folder, uploads it to a WebGPU device and compiles the kernels. */
 export async function loadModel(source: ModelSource, options: LoadModelOptions & SessionOptions = {}): Promise<FcaModel> {
-  const gpu = await createGpuContext(options.device, options.powerPreference);
+  const gpu = await createGpuContext(options.device, options.powerPreference, { timestampQuery: options.profile });
   const files = await loadModelFiles(source, options.onProgress);
   options.onProgress?.('compiling kernels');
   const model = new FcaModel(files, gpu, options);
