@@ -9,7 +9,7 @@
  * after it failed. `document.body.dataset.runs` counts finished Classify
  * requests, failed ones included.
  */
-import { DeviceError, InputError, RetentionError, loadModel } from '../src/index.js';
+import { DeviceError, InputError, RetentionError, loadModel, parseRetentionFile } from '../src/index.js';
 import type { ClassifyInput, ClassifyOptions, ClassifyResult, FcaModel } from '../src/index.js';
 
 declare global {
@@ -24,6 +24,9 @@ type PageState = 'ready' | 'busy' | 'error';
 /** Served by the dev server from the repository's models/ folder. */
 const DEFAULT_MODEL_URL = '/models/sst2-bert-mini/';
 const DEFAULT_MODEL_NAME = 'sst2-bert-mini (bundled)';
+/** The second bundled model, fine-tuned with FCA in place; its retention.json holds the setting it was trained for. */
+const DISTILLED_MODEL_URL = '/models/sst2-bert-mini-fca-distilled/';
+const DISTILLED_MODEL_NAME = 'sst2-bert-mini-fca-distilled (bundled, FCA fine-tuned)';
 
 const WEBGPU_HINT =
   'This page needs WebGPU. Use Chrome or Edge 113 or later on Windows, macOS or ChromeOS. ' +
@@ -45,6 +48,7 @@ const ui = {
   loadError: element<HTMLElement>('load-error'),
   modelFolder: element<HTMLInputElement>('model-folder'),
   loadDefault: element<HTMLButtonElement>('load-default'),
+  loadDistilled: element<HTMLButtonElement>('load-distilled'),
   form: element<HTMLFormElement>('classify-form'),
   text: element<HTMLInputElement>('text'),
   textError: element<HTMLElement>('text-error'),
@@ -77,6 +81,7 @@ function setState(state: PageState): void {
   ui.classify.disabled = model === null || busy;
   ui.modelFolder.disabled = busy;
   ui.loadDefault.disabled = busy;
+  ui.loadDistilled.disabled = busy;
   ui.form.setAttribute('aria-busy', String(busy));
 }
 
@@ -149,6 +154,20 @@ ui.modelFolder.addEventListener('change', () => {
 
 ui.loadDefault.addEventListener('click', () => {
   if (!busy) void load(DEFAULT_MODEL_URL, DEFAULT_MODEL_NAME);
+});
+
+ui.loadDistilled.addEventListener('click', () => {
+  if (busy) return;
+  void (async () => {
+    await load(DISTILLED_MODEL_URL, DISTILLED_MODEL_NAME);
+    try {
+      const setting = parseRetentionFile(await (await fetch(`${DISTILLED_MODEL_URL}retention.json`)).text(), 'retention.json');
+      ui.retention.value = ([] as number[]).concat(setting.retention ?? []).join(', ');
+      ui.clusters.value = String(setting.clusters ?? 0);
+    } catch (error) {
+      showMessage(ui.loadError, `The model loaded, but its retention.json could not be read: ${errorText(error)}`);
+    }
+  })();
 });
 
 // ---------------------------------------------------------------------------

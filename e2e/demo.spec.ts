@@ -257,3 +257,13 @@ test.describe('demo page', () => {
     expect(await page.evaluate(() => window.demoReady)).toBe(true);
   });
 });
+
+test('fine-tuned model loads with its retention setting', async ({ page }) => {
+  await page.goto('/demo/');
+  await page.waitForFunction(() => window.demoReady === true);
+  await page.getByTestId('load-distilled').click();
+  await page.waitForFunction(() => window.demoReady === true && document.body.dataset.state === 'ready');
+  await expect(page.getByTestId('model-name')).toContainText('sst2-bert-mini-fca-distilled');
+  await expect(page.getByTestId('retention')).toHaveValue('0.05, 0.05, 0.05, 0.05');
+  await expect(page.getByTestId('clusters')).toHaveValue('0');
+});
