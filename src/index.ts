@@ -16,6 +16,8 @@ export type {
   MultipleChoiceResult,
   ChoiceResult,
   LayerTrace,
+  KernelProfile,
+  KernelTime,
 } from './types.js';
 export { InputError, DeviceError } from './types.js';
 export type { FcaOptions, FcaVariant } from './fca/retention.js';

@@ -1,6 +1,8 @@
 import * as kernels from './kernel-checks.js';
 import * as heads from './head-checks.js';
 import * as models from './model-checks.js';
+import './export-checks.js';
+import './perf-checks.js';
 
 const harness = { ...kernels, ...models, ...heads };
 
