@@ -133,3 +133,9 @@ test('reference variant rejects bad lengths', async ({ page }) => {
     expect(outcome.error, JSON.stringify(caseOptions)).toMatch(pattern);
   }
 });
+
+test('missing adapter gives a DeviceError', async ({ page }) => {
+  await openHarness(page);
+  const outcome = await page.evaluate((url) => window.harness.loadWithoutAdapter(url), MINI);
+  expect(outcome.error).toMatch(/^DeviceError: .*returned no adapter.*--enable-unsafe-webgpu/);
+});

@@ -1,6 +1,6 @@
 // Whole-model checks: the WebGPU engine against the float64 reference and
 // against PyTorch golden outputs, on the real checkpoints served under /shared/.
-import { FcaModel } from '../../src/engine/session.js';
+import { FcaModel, loadModel } from '../../src/engine/session.js';
 import { resolveFcaOptions, tokensPerLayer } from '../../src/fca/retention.js';
 import { createGpuContext } from '../../src/gpu/device.js';
 import { loadModelFiles, type ModelFiles } from '../../src/model/load.js';
@@ -183,4 +183,19 @@ export async function checkAgainstAuthorsReference(
     }
   });
   return { maxLogitError, mismatches, lengths: texts.map((input) => model.encode(input).inputIds.length) };
+}
+
+/** Loads a model while navigator.gpu offers no adapter, and returns the error it raises. */
+export async function loadWithoutAdapter(modelUrl: string) {
+  const gpu = navigator.gpu;
+  const original = gpu.requestAdapter;
+  gpu.requestAdapter = async () => null;
+  try {
+    await loadModel(modelUrl);
+    return { error: null };
+  } catch (error) {
+    return { error: `${(error as Error).name}: ${(error as Error).message}` };
+  } finally {
+    gpu.requestAdapter = original;
+  }
 }
