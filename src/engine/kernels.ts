@@ -154,7 +154,8 @@ export function gatherMergeDispatch(
     14: buffers.provenanceOut,
   };
   if (weighting !== 'mean') bindings[4] = buffers.scores;
-  const kernel = weighting === 'mean' ? KERNELS.gatherMergeMean : weighting === 'authors' ? KERNELS.gatherMergeAuthors : KERNELS.gatherMerge;
+  const kernels = { mean: KERNELS.gatherMergeMean, authors: KERNELS.gatherMergeAuthors, weighted: KERNELS.gatherMerge };
+  const kernel = kernels[weighting];
   return { kernel, bindings };
 }
 

@@ -48,7 +48,7 @@ export interface SequenceOutput {
 /**
  * Encodes a whole forward pass over a padded batch into one command buffer.
  * Every sequence's per-layer lengths follow from its input length and the
- * retention setting alone, so the scheduler knows each layer's padded
+ * retention setting alone, so the scheduler computes each layer's padded
  * length in advance and never reads back before the logits.
  */
 export class Scheduler {
@@ -80,7 +80,9 @@ export class Scheduler {
     // Variant 'reference' (the FCA authors' code's arithmetic) pads every sequence to a fixed length and
     // swaps in the AUTHORS kernels, which also read each layer's visible prefix from visibleInfo.
     const authors = options.fca?.variant === 'reference' ? authorsSettings(options.fca) : null;
-    const weighting = authors ? 'authors' : options.fca?.variant === 'mean' ? 'mean' : 'weighted';
+    let weighting: 'authors' | 'mean' | 'weighted' = 'weighted';
+    if (authors) weighting = 'authors';
+    else if (options.fca?.variant === 'mean') weighting = 'mean';
     const embeddingsKernel = authors ? KERNELS.embeddingsLayerNormAuthors : KERNELS.embeddingsLayerNorm;
     const softmaxKernel = authors ? KERNELS.softmaxRowsAuthors : KERNELS.softmaxRows;
     const topKKernel = authors ? KERNELS.topKSelectAuthors : KERNELS.topKSelect;
