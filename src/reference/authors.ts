@@ -22,7 +22,8 @@ import { AUTHORS_LAYER_NORM_EPS, planAuthorsLayers, type AuthorsSettings } from 
 import type { BertConfig } from '../model/config.js';
 import type { BertWeights } from '../model/tensor.js';
 import { weight } from '../model/weights.js';
-import { attentionColumnScores, attentionContext, gelu, layerNorm, linear } from './ops.js';
+import { attentionColumnScores, layerNorm, linear } from './ops.js';
+import { attentionSubLayer, feedForwardSubLayer } from './forward.js';
 
 /** Added to each attention row's denominator, as PoWER-BERT's ScaledDotProductAttention adds Keras' K.epsilon(). */
 export const AUTHORS_ATTENTION_EPS = 1e-7;
@@ -289,7 +290,16 @@ export function referenceForwardAuthors(
       throw new Error(`internal error: layer ${layer} plans ${step.nIn} input rows but the sequence has ${rows}`);
     }
     const prefix = `encoder.layer.${layer}.`;
-    const attention = attentionSubLayerAuthors(config, weights, prefix, hidden, rows, step.visible);
+    const visible = step.visible;
+    const attention = attentionSubLayer(
+      config,
+      weights,
+      prefix,
+      hidden,
+      rows,
+      (qkv, n, hiddenSize, numHeads) => authorsAttentionProbabilities(qkv, n, hiddenSize, numHeads, visible),
+      AUTHORS_LAYER_NORM_EPS,
+    );
 
     const scores = authorsColumnScores(attention.probs, rows, config.numHeads);
     const reduced = authorsReduce(attention.output, rows, d, scores, step.fine, step.clusters);
@@ -299,7 +309,7 @@ export function referenceForwardAuthors(
     });
     rows = reduced.rows;
 
-    hidden = feedForwardSubLayerAuthors(config, weights, prefix, reduced.hidden, rows);
+    hidden = feedForwardSubLayer(config, weights, prefix, reduced.hidden, rows, AUTHORS_LAYER_NORM_EPS);
     tokensPerLayer.push(rows);
     visibleTokensPerLayer.push(Math.min(realLength, rows));
     positions.push(origin.slice());
@@ -342,72 +352,4 @@ function embedAuthors(config: BertConfig, weights: BertWeights, inputIds: number
     weight(weights, 'embeddings.LayerNorm.bias'),
     AUTHORS_LAYER_NORM_EPS,
   );
-}
-
-/** Runs masked self-attention, the output projection, the residual add and LayerNorm. Returns Y [rows, D] and P [H, rows, rows]. */
-function attentionSubLayerAuthors(
-  config: BertConfig,
-  weights: BertWeights,
-  prefix: string,
-  hidden: Float64Array,
-  rows: number,
-  visible: number,
-): { output: Float64Array; probs: Float64Array } {
-  const d = config.hiddenSize;
-  const projection = (name: string): Float64Array =>
-    linear(hidden, rows, d, weight(weights, `${prefix}attention.self.${name}.weight`), weight(weights, `${prefix}attention.self.${name}.bias`), d);
-  const q = projection('query');
-  const k = projection('key');
-  const v = projection('value');
-
-  const qkv = new Float64Array(rows * 3 * d);
-  for (let i = 0; i < rows; i++) {
-    qkv.set(q.subarray(i * d, (i + 1) * d), i * 3 * d);
-    qkv.set(k.subarray(i * d, (i + 1) * d), i * 3 * d + d);
-    qkv.set(v.subarray(i * d, (i + 1) * d), i * 3 * d + 2 * d);
-  }
-
-  const probs = authorsAttentionProbabilities(qkv, rows, d, config.numHeads, visible);
-  const context = attentionContext(probs, qkv, rows, d, config.numHeads);
-  const projected = linear(
-    context,
-    rows,
-    d,
-    weight(weights, `${prefix}attention.output.dense.weight`),
-    weight(weights, `${prefix}attention.output.dense.bias`),
-    d,
-  );
-  addInPlace(projected, hidden);
-  const output = layerNorm(
-    projected,
-    rows,
-    d,
-    weight(weights, `${prefix}attention.output.LayerNorm.weight`),
-    weight(weights, `${prefix}attention.output.LayerNorm.bias`),
-    AUTHORS_LAYER_NORM_EPS,
-  );
-  return { output, probs };
-}
-
-/** Runs the intermediate dense layer and GELU (erf form), the output dense layer, the residual add and LayerNorm. */
-function feedForwardSubLayerAuthors(config: BertConfig, weights: BertWeights, prefix: string, y: Float64Array, rows: number): Float64Array {
-  const d = config.hiddenSize;
-  const f = config.intermediateSize;
-  const intermediate = linear(y, rows, d, weight(weights, `${prefix}intermediate.dense.weight`), weight(weights, `${prefix}intermediate.dense.bias`), f);
-  for (let i = 0; i < intermediate.length; i++) intermediate[i] = gelu(intermediate[i]);
-
-  const output = linear(intermediate, rows, f, weight(weights, `${prefix}output.dense.weight`), weight(weights, `${prefix}output.dense.bias`), d);
-  addInPlace(output, y);
-  return layerNorm(
-    output,
-    rows,
-    d,
-    weight(weights, `${prefix}output.LayerNorm.weight`),
-    weight(weights, `${prefix}output.LayerNorm.bias`),
-    AUTHORS_LAYER_NORM_EPS,
-  );
-}
-
-function addInPlace(target: Float64Array, addend: Float64Array): void {
-  for (let i = 0; i < target.length; i++) target[i] += addend[i];
 }

@@ -149,13 +149,21 @@ function embed(config: BertConfig, weights: BertWeights, inputIds: number[], tok
   );
 }
 
-/** Runs self-attention, the output projection, the residual add and LayerNorm. Returns Y [rows, D] and P [H, rows, rows]. */
-function attentionSubLayer(
+/** Attention probabilities [H, rows, rows] from packed q | k | v rows; the FCA authors' variant masks differently. */
+export type ProbabilityFunction = (qkv: Float64Array, rows: number, hiddenSize: number, numHeads: number) => Float64Array;
+
+/**
+ * Runs self-attention, the output projection, the residual add and LayerNorm.
+ * Returns Y [rows, D] and P [H, rows, rows]. `eps` defaults to the config's.
+ */
+export function attentionSubLayer(
   config: BertConfig,
   weights: BertWeights,
   prefix: string,
   hidden: Float64Array,
   rows: number,
+  probabilities: ProbabilityFunction = attentionProbabilities,
+  eps = config.layerNormEps,
 ): { output: Float64Array; probs: Float64Array } {
   const d = config.hiddenSize;
   const projection = (name: string): Float64Array =>
@@ -171,7 +179,7 @@ function attentionSubLayer(
     qkv.set(v.subarray(i * d, (i + 1) * d), i * 3 * d + 2 * d);
   }
 
-  const probs = attentionProbabilities(qkv, rows, d, config.numHeads);
+  const probs = probabilities(qkv, rows, d, config.numHeads);
   const context = attentionContext(probs, qkv, rows, d, config.numHeads);
 
   const projected = linear(
@@ -189,7 +197,7 @@ function attentionSubLayer(
     d,
     weight(weights, `${prefix}attention.output.LayerNorm.weight`),
     weight(weights, `${prefix}attention.output.LayerNorm.bias`),
-    config.layerNormEps,
+    eps,
   );
   return { output, probs };
 }
@@ -226,8 +234,8 @@ function mergedCounts(counts: number[], positions: number[]): number[] {
   });
 }
 
-/** Runs the intermediate dense layer and GELU, the output dense layer, the residual add of Y and LayerNorm. */
-function feedForwardSubLayer(config: BertConfig, weights: BertWeights, prefix: string, y: Float64Array, rows: number): Float64Array {
+/** Runs the intermediate dense layer and GELU, the output dense layer, the residual add of Y and LayerNorm (`eps` defaults to the config's). */
+export function feedForwardSubLayer(config: BertConfig, weights: BertWeights, prefix: string, y: Float64Array, rows: number, eps = config.layerNormEps): Float64Array {
   const d = config.hiddenSize;
   const f = config.intermediateSize;
   const intermediate = linear(y, rows, d, weight(weights, `${prefix}intermediate.dense.weight`), weight(weights, `${prefix}intermediate.dense.bias`), f);
@@ -235,7 +243,7 @@ function feedForwardSubLayer(config: BertConfig, weights: BertWeights, prefix: s
 
   const output = linear(intermediate, rows, f, weight(weights, `${prefix}output.dense.weight`), weight(weights, `${prefix}output.dense.bias`), d);
   addInPlace(output, y);
-  return layerNorm(output, rows, d, weight(weights, `${prefix}output.LayerNorm.weight`), weight(weights, `${prefix}output.LayerNorm.bias`), config.layerNormEps);
+  return layerNorm(output, rows, d, weight(weights, `${prefix}output.LayerNorm.weight`), weight(weights, `${prefix}output.LayerNorm.bias`), eps);
 }
 
 function addInPlace(target: Float64Array, addend: Float64Array): void {
