@@ -2,18 +2,15 @@
 // `calibrate` command and `classify --retention-file` as real Node processes,
 // and FcaModel.calibrate() through the command line's runner page. The inputs
 // are 40 SST-2 training sentences, never dev sentences, which measure accuracy.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, runCli } from './run-cli.js';
 import { expect, test } from '@playwright/test';
 import { BertTokenizer } from '../src/model/tokenizer.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL_DIR = 'models/sst2-bert-mini';
 const SST2_TRAIN = path.resolve(repoRoot, '../shared/data/glue/SST-2/train.tsv');
-const CLI_TIMEOUT_MS = 4 * 60_000;
 const SENTENCES = 40;
 const TARGET_RATIO = 0.5;
 // Few evaluations keep each calibration to seconds on SwiftShader.
@@ -23,35 +20,6 @@ const MAX_EVALUATIONS = 4;
 const LAYERS = 4;
 const HIDDEN = 256;
 const FFN = 1024;
-
-interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], stdin = ''): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/fca-webgpu.mjs'), ...args], {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`fca-webgpu ${args.join(' ')} timed out after ${CLI_TIMEOUT_MS / 1000} s; stderr:\n${stderr}`));
-    }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
 
 async function trainingSentences(): Promise<string[]> {
   const lines = (await readFile(SST2_TRAIN, 'utf8')).split('\n');

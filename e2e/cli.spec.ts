@@ -4,19 +4,16 @@
 // to a temporary folder through the harness page, are compared with the
 // float64 reference. Each CLI run starts Chromium and loads a model, several
 // seconds on SwiftShader, so the tests share runs where they can.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, runCli } from './run-cli.js';
 import { expect, test, type Page } from '@playwright/test';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL_DIR = 'models/sst2-bert-mini';
 const GOLDEN_FILE = path.resolve(repoRoot, '../shared/models/sst2-bert-mini/golden.jsonl');
 const SST2_DEV = path.resolve(repoRoot, '../shared/data/glue/SST-2/dev.tsv');
 const MRPC_DEV = path.resolve(repoRoot, '../shared/data/glue/MRPC/dev.tsv');
-const CLI_TIMEOUT_MS = 4 * 60_000;
 
 // sst2-bert-mini: 4 layers, hidden size 256, feed-forward width 1024.
 const LAYERS = 4;
@@ -42,35 +39,6 @@ interface GoldenRecord {
   'r50-k2': GoldenPass;
   /** The authors' arithmetic at padded length 64, counts 34, 28, 24, 20, K = 5; absent for inputs longer than 64 tokens. */
   'ref-L64-c34-28-24-20-k5'?: GoldenPass;
-}
-
-interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], stdin = ''): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/fca-webgpu.mjs'), ...args], {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`fca-webgpu ${args.join(' ')} timed out after ${CLI_TIMEOUT_MS / 1000} s; stderr:\n${stderr}`));
-    }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
 }
 
 async function readGolden(): Promise<GoldenRecord[]> {
