@@ -24,7 +24,7 @@ type PageState = 'ready' | 'busy' | 'error';
 /** Served by the dev server from the repository's models/ folder. */
 const DEFAULT_MODEL_URL = '/models/sst2-bert-mini/';
 const DEFAULT_MODEL_NAME = 'sst2-bert-mini (bundled)';
-/** The second bundled model, fine-tuned with FCA in place; its retention.json holds the setting it was trained for. */
+/** The second bundled model, fine-tuned with FCA in place; its retention.json contains the setting it was trained for. */
 const DISTILLED_MODEL_URL = '/models/sst2-bert-mini-fca-distilled/';
 const DISTILLED_MODEL_NAME = 'sst2-bert-mini-fca-distilled (bundled, FCA fine-tuned)';
 

@@ -1,7 +1,7 @@
 import type { FcaOptions } from './fca/retention.js';
 
 /**
- * Where a model folder comes from: a URL of a folder that holds `config.json`,
+ * Where a model folder comes from: a URL of a folder that contains `config.json`,
  * `model.safetensors` and `tokenizer.json` or `vocab.txt` (fetched), or the
  * folder's files as browser `File` objects (for example from
  * `<input type="file" webkitdirectory>`).
@@ -48,7 +48,7 @@ export interface EmbedOptions extends RunOptions {
   pooling?: 'mean' | 'cls';
 }
 
-/** What one layer did to a sequence. */
+/** Record of one layer's reduction of a sequence. */
 export interface LayerTrace {
   /**
    * For each token of the layer's output: its original input position, or -1 for a cluster. Variant
@@ -107,7 +107,7 @@ export interface ChoiceResult {
 }
 
 /**
- * A multiple-choice answer: `logits` and `probabilities` run over the choices,
+ * Result of a multiple-choice question: `logits` and `probabilities` run over the choices,
  * `label` is the best choice's text and `label_id` its index. `tokens_per_layer`
  * and `flops` add up every choice's sequence.
  */

@@ -5,7 +5,7 @@ import { ComputeRecorder, KERNELS } from '../../src/engine/kernels.js';
 
 let shared: { gpu: GpuContext; pipelines: PipelineCache; pool: BufferPool } | null = null;
 
-/** One device, pipeline cache and buffer pool for all kernel checks of a page. */
+/** Returns the one device, pipeline cache and buffer pool that all kernel checks of a page share. */
 export async function kernelContext() {
   if (!shared) {
     const gpu = await createGpuContext();
@@ -20,7 +20,7 @@ export function upload(data: Float32Array | Uint32Array | Int32Array, label = 't
   return uploadStorage(shared.gpu.device, label, data);
 }
 
-/** A storage buffer of `bytes` filled with NaN bits, so a kernel that reads unwritten memory shows it. */
+/** Creates a storage buffer of `bytes` filled with NaN bits, so a kernel that reads unwritten memory shows it. */
 export function poisoned(bytes: number, label = 'test output'): GPUBuffer {
   const words = Math.max(4, Math.ceil(bytes / 4));
   return upload(new Uint32Array(words).fill(0x7fc00000), label);

@@ -90,7 +90,8 @@ export async function checkGemm({ variant, m, n, k, activation, rowStride = 1, s
   for (const resource of Object.values(buffers)) resource.destroy();
 
   const expected = ref.linear(a, m, k, w, bias, n);
-  const activate = activation === 'gelu' ? ref.gelu : activation === 'tanh' ? Math.tanh : (x: number) => x;
+  const activations = { gelu: ref.gelu, tanh: Math.tanh, none: (x: number) => x };
+  const activate = activations[activation];
   let maxError = 0;
   for (let r = 0; r < m; r++) {
     for (let c = 0; c < n; c++) {

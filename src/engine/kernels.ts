@@ -135,7 +135,7 @@ export function groups(items: number, size: number): number {
 }
 
 /**
- * The cluster-merge kernel for a weighting ('authors' is FCA variant
+ * Returns the cluster-merge kernel for a weighting ('authors' is FCA variant
  * 'reference'), and its bindings. The mean variant never reads the scores,
  * and a pipeline with an automatic layout rejects a binding its entry point
  * does not use, so binding 4 is left out.

@@ -13,7 +13,7 @@ export interface SequenceInput {
   tokenTypeIds: number[];
 }
 
-/** What the pass computes after the encoder. */
+/** Output stage of a pass after the encoder. */
 export type PassHead =
   | { kind: 'classifier' }
   /** Sentence embedding: the mean of the final rows weighted by the original tokens each stands for, or row 0. */
@@ -26,7 +26,7 @@ export interface PassOptions {
   trace: boolean;
 }
 
-/** What one layer did to one sequence, read back with trace. */
+/** Record of one layer's reduction of one sequence, read back with trace. */
 export interface LayerRecord {
   /** Per output token: original input position, or -1 for a cluster. */
   positions: number[];

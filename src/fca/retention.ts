@@ -20,7 +20,7 @@ export interface FcaOptions {
   retentionCounts?: number | number[];
   /** Clusters per layer, `K`; 0 drops the tail (PoWER-BERT). Default 2, or 5 for the 'reference' variant. */
   clusters?: number;
-  /** How the tail is merged; default 'weighted'. */
+  /** Merging rule for the tail; default 'weighted'. */
   variant?: FcaVariant;
   /** Fixed padded length of the 'reference' variant; default 128. */
   paddedLength?: number;
@@ -152,7 +152,7 @@ export function fractionToCount(f: number, n0: number): number {
   return Math.max(1, Math.ceil(f * n0 - 1e-6));
 }
 
-/** What one layer does to one sequence. */
+/** Plan of one layer for one sequence. */
 export interface LayerStep {
   /** Tokens entering the layer (attention runs on these). */
   nIn: number;

@@ -22,8 +22,8 @@ import { AUTHORS_LAYER_NORM_EPS, planAuthorsLayers, type AuthorsSettings } from 
 import type { BertConfig } from '../model/config.js';
 import type { BertWeights } from '../model/tensor.js';
 import { weight } from '../model/weights.js';
-import { attentionColumnScores, layerNorm, linear } from './ops.js';
-import { attentionSubLayer, feedForwardSubLayer } from './forward.js';
+import { attentionColumnScores, linear } from './ops.js';
+import { attentionSubLayer, embed, feedForwardSubLayer } from './forward.js';
 
 /** Added to each attention row's denominator, as PoWER-BERT's ScaledDotProductAttention adds Keras' K.epsilon(). */
 export const AUTHORS_ATTENTION_EPS = 1e-7;
@@ -277,7 +277,7 @@ export function referenceForwardAuthors(
     paddedTypes.push(0);
   }
 
-  let hidden = embedAuthors(config, weights, paddedIds, paddedTypes);
+  let hidden = embed(config, weights, paddedIds, paddedTypes, AUTHORS_LAYER_NORM_EPS);
   let rows = settings.paddedLength;
   let origin = Array.from({ length: rows }, (_, p) => (p < realLength ? p : PADDING_POSITION));
   const tokensPerLayer: number[] = [];
@@ -323,33 +323,4 @@ export function referenceForwardAuthors(
     result.logits = Array.from(logits);
   }
   return result;
-}
-
-/** Sums word, position (0 .. L-1) and token type embeddings of the padded input, then applies LayerNorm with epsilon 1e-14. */
-function embedAuthors(config: BertConfig, weights: BertWeights, inputIds: number[], tokenTypeIds: number[]): Float64Array {
-  const d = config.hiddenSize;
-  const n = inputIds.length;
-  const words = weight(weights, 'embeddings.word_embeddings.weight');
-  const positionTable = weight(weights, 'embeddings.position_embeddings.weight');
-  const types = weight(weights, 'embeddings.token_type_embeddings.weight');
-  const sum = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const id = inputIds[i];
-    const type = tokenTypeIds[i];
-    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
-      throw new RangeError(`referenceForwardAuthors: input id ${id} at position ${i} is outside the vocabulary [0, ${config.vocabSize}).`);
-    }
-    if (!Number.isInteger(type) || type < 0 || type >= config.typeVocabSize) {
-      throw new RangeError(`referenceForwardAuthors: token type ${type} at position ${i} is outside [0, ${config.typeVocabSize}).`);
-    }
-    for (let k = 0; k < d; k++) sum[i * d + k] = words[id * d + k] + positionTable[i * d + k] + types[type * d + k];
-  }
-  return layerNorm(
-    sum,
-    n,
-    d,
-    weight(weights, 'embeddings.LayerNorm.weight'),
-    weight(weights, 'embeddings.LayerNorm.bias'),
-    AUTHORS_LAYER_NORM_EPS,
-  );
 }

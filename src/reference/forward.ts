@@ -108,8 +108,8 @@ export function referenceForward(
   return result;
 }
 
-/** Sums word, position (0 .. n-1) and token type embeddings, then applies the embedding LayerNorm. */
-function embed(config: BertConfig, weights: BertWeights, inputIds: number[], tokenTypeIds: number[]): Float64Array {
+/** Sums word, position (0 .. n-1) and token type embeddings, then applies the embedding LayerNorm (`eps` defaults to the config's). */
+export function embed(config: BertConfig, weights: BertWeights, inputIds: number[], tokenTypeIds: number[], eps = config.layerNormEps): Float64Array {
   const d = config.hiddenSize;
   const n = inputIds.length;
   if (n === 0) throw new RangeError('referenceForward: inputIds is empty; pass at least the [CLS] token.');
@@ -145,7 +145,7 @@ function embed(config: BertConfig, weights: BertWeights, inputIds: number[], tok
     d,
     weight(weights, 'embeddings.LayerNorm.weight'),
     weight(weights, 'embeddings.LayerNorm.bias'),
-    config.layerNormEps,
+    eps,
   );
 }
 

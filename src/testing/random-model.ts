@@ -35,7 +35,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * The vocabulary of a random model: the five BERT special tokens, then
+ * Returns the vocabulary of a random model: the five BERT special tokens, then
  * `w0`, `w1`, ... so that text such as "w3 w17 w5" tokenizes word by word.
  */
 export function randomModelVocab(vocabSize: number): string {

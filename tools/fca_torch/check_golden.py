@@ -30,7 +30,7 @@ SETTINGS = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model_dir", nargs="?", default="/work/shared/models/sst2-bert-mini")
+    parser.add_argument("model_dir", nargs="?", default="../shared/models/sst2-bert-mini")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max absolute logit difference")
     args = parser.parse_args()
     torch.set_num_threads(1)

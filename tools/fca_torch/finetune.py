@@ -1,7 +1,7 @@
 """Fine-tune a BERT classifier on SST-2 with FCA in the forward pass.
 
 Usage (from the repository root):
-  /usr/bin/python3 -m tools.fca_torch.finetune --model /work/shared/models/sst2-bert-mini \
+  /usr/bin/python3 -m tools.fca_torch.finetune --model models/sst2-bert-mini \
       --fractions 0.1,0.05,0.05,0.05 --clusters 0 --distill 0.9 --temperature 2 \
       --vary-spread 2 --steps 1000 --out runs/example
 
@@ -50,7 +50,7 @@ def sample_settings(target: FcaSettings, spread: float, dense_prob: float, rng: 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Fine-tune with FCA in place on SST-2.")
-    parser.add_argument("--model", default="/work/shared/models/sst2-bert-mini", help="starting model folder (also the teacher)")
+    parser.add_argument("--model", default="models/sst2-bert-mini", help="starting model folder (also the teacher)")
     parser.add_argument("--out", required=True, help="output folder for the model, training.json and retention.json")
     parser.add_argument("--fractions", required=True, help="target retention fractions per layer, comma-separated")
     parser.add_argument("--clusters", type=int, default=0, help="clusters K per layer")

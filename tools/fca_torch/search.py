@@ -50,7 +50,7 @@ def read_fractions(masks: List[torch.Tensor]) -> List[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="PoWER-BERT style retention search for FCA.")
-    parser.add_argument("--model", default="/work/shared/models/sst2-bert-mini")
+    parser.add_argument("--model", default="models/sst2-bert-mini")
     parser.add_argument("--out", required=True, help="folder for search.json and the retrained model")
     parser.add_argument("--steps", type=int, default=300, help="soft-extraction training steps")
     parser.add_argument("--batch-size", type=int, default=32)
