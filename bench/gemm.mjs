@@ -23,6 +23,8 @@ options:
   --variants LIST   comma-separated subset of ${VARIANTS.join(', ')} (default: all)
   --shapes LIST     comma-separated MxKxN shapes (default: 128x768x3072,128x768x768,
                     128x3072x768,512x768x3072,20x256x1024)
+  --tiles LIST      comma-separated ROWSxVEC4S output tiles of the texture kernels, each
+                    timed on its own (16x16, 8x16, 4x16); default: the tile the engine picks
   --runs N          timed runs per variant and shape, after the warm-up (default: 7)
   --warmup N        untimed runs first (default: 2)
   --min-gflop G     GFLOP per timed run: small shapes repeat the dispatch (default: 0.2)
@@ -151,11 +153,12 @@ function median(values) {
 }
 
 function formatTable(report) {
-  const header = ['variant', 'M x K x N', 'GFLOP/s median', 'min', 'max', 'GFLOP/CPU-s median', 'runs', 'dispatches/run', 'max abs error'];
+  const header = ['variant', 'tile', 'M x K x N', 'GFLOP/s median', 'min', 'max', 'GFLOP/CPU-s median', 'runs', 'dispatches/run', 'max abs error'];
   const rows = [header];
   for (const r of report.results) {
     rows.push([
       r.variant,
+      r.tile,
       `${r.shape.m}x${r.shape.k}x${r.shape.n}`,
       median(r.gflops).toFixed(2),
       Math.min(...r.gflops).toFixed(2),
@@ -167,7 +170,7 @@ function formatTable(report) {
     ]);
   }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+  return rows.map((row) => row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
 }
 
 async function main() {
@@ -175,6 +178,7 @@ async function main() {
     options: {
       variants: { type: 'string', default: '' },
       shapes: { type: 'string', default: '128x768x3072,128x768x768,128x3072x768,512x768x3072,20x256x1024' },
+      tiles: { type: 'string', default: '' },
       runs: { type: 'string', default: '7' },
       warmup: { type: 'string', default: '2' },
       'min-gflop': { type: 'string', default: '0.2' },
@@ -195,6 +199,10 @@ async function main() {
   const options = {
     shapes: parseShapes(values.shapes),
     variants,
+    tiles: values.tiles ? values.tiles.split(',').map((item) => {
+      const [rows, vec4s] = item.trim().split('x').map(Number);
+      return { rows, vec4s };
+    }) : [],
     runs: parseCount('runs', values.runs, 1),
     warmup: parseCount('warmup', values.warmup, 0),
     minGflopPerRun,

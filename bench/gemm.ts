@@ -5,7 +5,7 @@
 // compared with a float64 CPU product of the same inputs.
 import { BufferPool, uploadStorage } from '../src/gpu/buffers.js';
 import { PipelineCache } from '../src/gpu/pipelines.js';
-import { chooseGemmVariant, gemmDeviceFacts, type GemmVariant } from '../src/gpu/tuning.js';
+import { TEXTURE_GEMM_TILES, chooseGemmVariant, gemmDeviceFacts, gemmTileName, type GemmTile, type GemmVariant } from '../src/gpu/tuning.js';
 import { ComputeRecorder, dispatchGemm, gemmKernels, type GemmOperands } from '../src/engine/kernels.js';
 import { uploadGemmWeight } from '../src/engine/gpu-weights.js';
 
@@ -24,10 +24,17 @@ export interface BenchOptions {
   runs: number;
   /** Minimum GFLOP per timed run: small shapes repeat the dispatch within one pass to reach it. */
   minGflopPerRun: number;
+  /**
+   * Tiles to time for the texture variants, each as its own entry; empty: the
+   * tile the engine picks for each shape (chooseGemmTile).
+   */
+  tiles: GemmTile[];
 }
 
 export interface BenchResult {
   variant: GemmVariant;
+  /** Kernel name part of the forced tile (such as R8n), 'R16' for the default tile, or 'auto'. */
+  tile: string;
   shape: BenchShape;
   /** Dispatches per timed run. */
   repeats: number;
@@ -171,6 +178,11 @@ async function readFloats(device: GPUDevice, buffer: GPUBuffer, count: number): 
 }
 
 function checkOptions(options: BenchOptions): void {
+  for (const tile of options.tiles) {
+    if (!TEXTURE_GEMM_TILES.some((t) => t.rows === tile.rows && t.vec4s === tile.vec4s)) {
+      throw new Error(`unknown tile ${tile.rows}x${tile.vec4s}; use one of ${TEXTURE_GEMM_TILES.map((t) => `${t.rows}x${t.vec4s}`).join(', ')}.`);
+    }
+  }
   for (const variant of options.variants) {
     if (!ALL_VARIANTS.includes(variant)) throw new Error(`unknown GEMM variant ${JSON.stringify(variant)}; use one of ${ALL_VARIANTS.join(', ')}.`);
   }
@@ -207,7 +219,10 @@ async function run(options: BenchOptions): Promise<BenchReport> {
 
     // Every variant's buffers stay alive for the whole shape, and the timed runs go round-robin over
     // the variants, so that load from other processes on the machine spreads over all variants alike.
-    const prepared = runnable.map((variant) => {
+    const entries = runnable.flatMap((variant): Array<{ variant: GemmVariant; tile: GemmTile | undefined }> =>
+      variant === 'tiled' || options.tiles.length === 0 ? [{ variant, tile: undefined }] : options.tiles.map((tile) => ({ variant, tile })),
+    );
+    const prepared = entries.map(({ variant, tile }) => {
       const operands: GemmOperands = {
         input: uploadStorage(device, 'a', a),
         // w is already [k, n], the layout transposeLinear gives the engine's weights.
@@ -217,10 +232,11 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       };
       const encode = (encoder: GPUCommandEncoder) => {
         const recorder = new ComputeRecorder(device, pipelines);
-        for (let i = 0; i < repeats; i++) dispatchGemm(recorder, variant, 'none', operands, { rows: m, inFeatures: k, outPadded: n });
+        for (let i = 0; i < repeats; i++) dispatchGemm(recorder, variant, 'none', operands, { rows: m, inFeatures: k, outPadded: n, tile });
         recorder.encode(encoder, (bytes) => pool.acquire('uniforms', bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
       };
-      return { variant, operands, encode, gflops: [] as number[], gflopPerCpuSecond: [] as number[] };
+      const tileName = tile ? gemmTileName(tile) : 'auto';
+      return { variant, tileName, operands, encode, gflops: [] as number[], gflopPerCpuSecond: [] as number[] };
     });
 
     device.pushErrorScope('validation');
@@ -237,7 +253,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     const error = await device.popErrorScope();
     if (error) throw new Error(`shape ${m}x${k}x${n}: validation error: ${error.message}`);
 
-    for (const { variant, operands, gflops, gflopPerCpuSecond } of prepared) {
+    for (const { variant, tileName, operands, gflops, gflopPerCpuSecond } of prepared) {
       const gpu = await readFloats(device, operands.output, m * n);
       let maxError = 0;
       for (let i = 0; i < m * n; i++) {
@@ -245,7 +261,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
         maxError = Number.isNaN(diff) ? Infinity : Math.max(maxError, diff);
       }
       Object.values(operands).forEach((resource) => resource.destroy());
-      results.push({ variant, shape, repeats, gflops, gflopPerCpuSecond, maxError });
+      results.push({ variant, tile: tileName, shape, repeats, gflops, gflopPerCpuSecond, maxError });
     }
   }
   pool.destroy();

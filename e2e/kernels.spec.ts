@@ -1,5 +1,6 @@
 // Every WebGPU kernel against the float64 CPU reference on random inputs.
 import { expect, test, type Page } from '@playwright/test';
+import { TEXTURE_GEMM_TILES } from '../src/gpu/tuning.js';
 
 // float32 accumulation over at most a few hundred terms of values in [-2, 2].
 const TOLERANCE = 2e-4;
@@ -14,7 +15,7 @@ test.describe.configure({ mode: 'serial' });
 test('gemm matches reference, every variant', async ({ page }) => {
   test.setTimeout(10 * 60_000);
   await openHarness(page);
-  // Output tiles are 64 x 64 (tiled) and 16 x 256 (texture): m and n fall on and off tile edges.
+  // Output tiles are 64 x 64 (tiled) and 16, 8 or 4 rows by 64 columns (texture): m and n fall on and off tile edges.
   const cases = [
     { m: 1, n: 4, k: 4, activation: 'none' },
     { m: 2, n: 2, k: 8, activation: 'none' },
@@ -26,10 +27,14 @@ test('gemm matches reference, every variant', async ({ page }) => {
     // The pooler's case: one row per sequence, rows 5 apart in the input.
     { m: 3, n: 40, k: 32, activation: 'tanh', rowStride: 5 },
   ] as const;
-  for (const variant of ['tiled', 'texture', 'textureSubgroups'] as const) {
+  const runs = [
+    { variant: 'tiled', tile: undefined },
+    ...(['texture', 'textureSubgroups'] as const).flatMap((variant) => TEXTURE_GEMM_TILES.map((tile) => ({ variant, tile }))),
+  ] as const;
+  for (const { variant, tile } of runs) {
     for (const gemmCase of cases) {
-      const label = JSON.stringify({ variant, ...gemmCase });
-      const result = await page.evaluate((c) => window.harness.checkGemm(c), { variant, ...gemmCase });
+      const label = JSON.stringify({ variant, tile, ...gemmCase });
+      const result = await page.evaluate((c) => window.harness.checkGemm(c), { variant, tile, ...gemmCase });
       expect(result.maxError, label).toBeLessThan(TOLERANCE);
       expect(result.rowsPastMWritten, label).toBe(false);
       if (variant === 'textureSubgroups') expect(result.subgroups, label).toBe(true);

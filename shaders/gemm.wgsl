@@ -36,9 +36,20 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
 
-// Rows per workgroup (four blocks of 4) and invocations per workgroup; each invocation owns 2 vec4 columns.
+// Rows per workgroup: one block of 4 rows, a second one with ROWS_8, two more with ROWS_16 (which
+// needs ROWS_8 too). Short inputs take the smaller tiles, which compute fewer rows past m and give
+// the CPU threads more workgroups to share.
+#if ROWS_16
 const ROWS = 16u;
-const WORKGROUP = 32u;
+#elif ROWS_8
+const ROWS = 8u;
+#else
+const ROWS = 4u;
+#endif
+// Invocations per workgroup; each invocation owns 2 vec4 columns, so a workgroup covers 64 columns.
+// Narrow workgroups make more of them on small matrices, for the CPU threads to share; on large ones
+// 8 and 32 invocations measured the same.
+const WORKGROUP = 8u;
 
 // The 4 x 4 block w[k0 .. k0 + 3, 4 col .. 4 col + 3]; column j of the matrix is weight row k0 + j.
 fn weightBlock(col: u32, k0: u32) -> mat4x4<f32> {
@@ -102,19 +113,27 @@ fn gemm(
   let last = params.m - 1u;
   let step = vec4<u32>(0u, 1u, 2u, 3u);
   let rows0 = min(row0 + step, vec4<u32>(last)) * params.aRowStride;
+#if ROWS_8
   let rows1 = min(row0 + 4u + step, vec4<u32>(last)) * params.aRowStride;
+#endif
+#if ROWS_16
   let rows2 = min(row0 + 8u + step, vec4<u32>(last)) * params.aRowStride;
   let rows3 = min(row0 + 12u + step, vec4<u32>(last)) * params.aRowStride;
+#endif
 
   // acc<q><c>: rows row0 + 4q .. row0 + 4q + 3 (matrix columns) by vec4 column c.
   var acc00 = mat4x4<f32>();
   var acc01 = mat4x4<f32>();
+#if ROWS_8
   var acc10 = mat4x4<f32>();
   var acc11 = mat4x4<f32>();
+#endif
+#if ROWS_16
   var acc20 = mat4x4<f32>();
   var acc21 = mat4x4<f32>();
   var acc30 = mat4x4<f32>();
   var acc31 = mat4x4<f32>();
+#endif
   // Do not unroll further or grow the tile: on SwiftShader a loop body twice this long ran about half as fast.
   for (var kv = 0u; kv < params.k / 4u; kv++) {
     let w0 = weightBlock(col0, kv * 4u);
@@ -122,23 +141,31 @@ fn gemm(
     let a0 = aBlock(rows0, kv, lane);
     acc00 += w0 * a0;
     acc01 += w1 * a0;
+#if ROWS_8
     let a1 = aBlock(rows1, kv, lane);
     acc10 += w0 * a1;
     acc11 += w1 * a1;
+#endif
+#if ROWS_16
     let a2 = aBlock(rows2, kv, lane);
     acc20 += w0 * a2;
     acc21 += w1 * a2;
     let a3 = aBlock(rows3, kv, lane);
     acc30 += w0 * a3;
     acc31 += w1 * a3;
+#endif
   }
 
   storeBlock(row0, col0, acc00);
   storeBlock(row0, col1, acc01);
+#if ROWS_8
   storeBlock(row0 + 4u, col0, acc10);
   storeBlock(row0 + 4u, col1, acc11);
+#endif
+#if ROWS_16
   storeBlock(row0 + 8u, col0, acc20);
   storeBlock(row0 + 8u, col1, acc21);
   storeBlock(row0 + 12u, col0, acc30);
   storeBlock(row0 + 12u, col1, acc31);
+#endif
 }

@@ -6,7 +6,7 @@ import { ComputeRecorder, KERNELS, dispatchGemm, gatherMergeDispatch, groups, ty
 import { transposeLinear, uploadGemmWeight } from '../../src/engine/gpu-weights.js';
 import { BufferPool, uploadStorage } from '../../src/gpu/buffers.js';
 import { PipelineCache } from '../../src/gpu/pipelines.js';
-import { chooseGemmVariant, gemmDeviceFacts, type GemmVariant } from '../../src/gpu/tuning.js';
+import { chooseGemmVariant, gemmDeviceFacts, type GemmTile, type GemmVariant } from '../../src/gpu/tuning.js';
 import * as ref from '../../src/reference/ops.js';
 import { authorsAttentionProbabilities, authorsReduce } from '../../src/reference/authors.js';
 import { kernelContext, maxAbsDiff, poisoned, randomSource, runRecorded, upload } from './gpu-run.js';
@@ -22,6 +22,8 @@ export interface GemmCase {
   /** Rows of `a` from one GEMM row to the next, as when the pooler reads row 0 of each sequence; 1 for a dense matrix. */
   rowStride?: number;
   seed?: number;
+  /** Output tile of the texture variants; chooseGemmTile picks one when absent. */
+  tile?: GemmTile;
 }
 
 interface GemmRig {
@@ -54,7 +56,7 @@ async function gemmRig(variant: GemmVariant): Promise<GemmRig> {
  * that the GEMM must skip (rowStride > 1) and the output rows past m are NaN,
  * so reading the wrong row or writing past m shows up.
  */
-export async function checkGemm({ variant, m, n, k, activation, rowStride = 1, seed = 1 }: GemmCase) {
+export async function checkGemm({ variant, m, n, k, activation, rowStride = 1, seed = 1, tile }: GemmCase) {
   const { device, pipelines, pool } = await gemmRig(variant);
   const random = randomSource(seed);
   const a = random.array(m * k);
@@ -75,7 +77,7 @@ export async function checkGemm({ variant, m, n, k, activation, rowStride = 1, s
     output: uploadStorage(device, 'gemm output', new Uint32Array(outputWords).fill(0x7fc00000)),
   };
   const recorder = new ComputeRecorder(device, pipelines);
-  dispatchGemm(recorder, variant, activation, buffers, { rows: m, inFeatures: k, outPadded: nPadded, aRowStride: (rowStride * k) / 4 });
+  dispatchGemm(recorder, variant, activation, buffers, { rows: m, inFeatures: k, outPadded: nPadded, aRowStride: (rowStride * k) / 4, tile });
   const encoder = device.createCommandEncoder();
   recorder.encode(encoder, (bytes) => pool.acquire('uniforms', bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
   const staging = device.createBuffer({ size: outputWords * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

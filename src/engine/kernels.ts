@@ -7,7 +7,7 @@ import layerNormSource from '../../shaders/layernorm.wgsl?raw';
 import poolingSource from '../../shaders/pooling.wgsl?raw';
 import { alignTo } from '../gpu/buffers.js';
 import type { KernelSpec, PipelineCache } from '../gpu/pipelines.js';
-import { gemmWeightStorage, type GemmVariant } from '../gpu/tuning.js';
+import { TEXTURE_GEMM_TILES, TILED_GEMM_TILE, chooseGemmTile, gemmTileName, gemmWeightStorage, type GemmTile, type GemmVariant } from '../gpu/tuning.js';
 
 const NO_DEFINES = {};
 // AUTHORS selects the FCA authors' code's arithmetic (FCA variant 'reference').
@@ -162,43 +162,52 @@ export function gatherMergeDispatch(
 /** The activation a GEMM applies to its output. */
 export type GemmActivation = 'none' | 'gelu' | 'tanh';
 
+/**
+ * Per variant: the WGSL, the kernel-name prefix and the output tiles it
+ * compiles. activate() lives in gemm-activation.wgsl, appended after the
+ * kernel so that `enable` directives stay first.
+ */
+const GEMM_VARIANTS: Record<GemmVariant, { source: string; name: string; defines: Record<string, boolean>; tiles: readonly GemmTile[] }> = {
+  tiled: { source: `${gemmTiledSource}\n${gemmActivationSource}`, name: 'gemmTiled', defines: {}, tiles: [TILED_GEMM_TILE] },
+  texture: { source: `${gemmSource}\n${gemmActivationSource}`, name: 'gemmTexture', defines: { SUBGROUPS: false }, tiles: TEXTURE_GEMM_TILES },
+  textureSubgroups: { source: `${gemmSource}\n${gemmActivationSource}`, name: 'gemmTextureSubgroups', defines: { SUBGROUPS: true }, tiles: TEXTURE_GEMM_TILES },
+};
+
 const GEMM_ACTIVATIONS: Record<GemmActivation, { suffix: string; defines: { GELU: boolean; TANH: boolean } }> = {
   none: { suffix: '', defines: { GELU: false, TANH: false } },
   gelu: { suffix: 'Gelu', defines: { GELU: true, TANH: false } },
   tanh: { suffix: 'Tanh', defines: { GELU: false, TANH: true } },
 };
 
-/**
- * Per variant: the WGSL, the kernel-name prefix and the output tile of one
- * workgroup (rows x vec4 columns). activate() lives in gemm-activation.wgsl,
- * appended after the kernel so that `enable` directives stay first.
- */
-const GEMM_VARIANTS: Record<GemmVariant, { source: string; name: string; defines: Record<string, boolean>; tileRows: number; tileVec4s: number }> = {
-  tiled: { source: `${gemmTiledSource}\n${gemmActivationSource}`, name: 'gemmTiled', defines: {}, tileRows: 64, tileVec4s: 16 },
-  texture: { source: `${gemmSource}\n${gemmActivationSource}`, name: 'gemmTexture', defines: { SUBGROUPS: false }, tileRows: 16, tileVec4s: 64 },
-  textureSubgroups: { source: `${gemmSource}\n${gemmActivationSource}`, name: 'gemmTextureSubgroups', defines: { SUBGROUPS: true }, tileRows: 16, tileVec4s: 64 },
-};
+const gemmKernelCache = new Map<string, KernelSpec>();
 
-function gemmKernel(variant: GemmVariant, activation: GemmActivation): KernelSpec {
-  const { source, name, defines } = GEMM_VARIANTS[variant];
+/**
+ * The kernel of one GEMM variant, activation and tile, named
+ * gemm<Variant>[<Tile>]<Activation> (for example gemmTextureSubgroupsR4nGelu);
+ * the variant's first tile, its default, adds no tile to the name.
+ */
+export function gemmKernel(variant: GemmVariant, activation: GemmActivation, tile: GemmTile = GEMM_VARIANTS[variant].tiles[0]): KernelSpec {
+  const { source, name, defines, tiles } = GEMM_VARIANTS[variant];
+  const known = tiles.find((t) => t.rows === tile.rows && t.vec4s === tile.vec4s);
+  if (!known) {
+    throw new Error(`gemm: variant ${variant} has no ${tile.rows} x ${tile.vec4s} tile; use one of ${tiles.map((t) => `${t.rows} x ${t.vec4s}`).join(', ')}.`);
+  }
   const act = GEMM_ACTIVATIONS[activation];
-  return { name: `${name}${act.suffix}`, source, entryPoint: 'gemm', defines: { ...defines, ...act.defines } };
+  const tileName = known === tiles[0] ? '' : gemmTileName(known);
+  const kernelName = `${name}${tileName}${act.suffix}`;
+  let kernel = gemmKernelCache.get(kernelName);
+  if (!kernel) {
+    const tileDefines: Record<string, boolean> = variant === 'tiled' ? {} : { ROWS_8: known.rows >= 8, ROWS_16: known.rows === 16 };
+    kernel = { name: kernelName, source, entryPoint: 'gemm', defines: { ...defines, ...tileDefines, ...act.defines } };
+    gemmKernelCache.set(kernelName, kernel);
+  }
+  return kernel;
 }
 
-/** The GEMM kernels by variant and activation, named gemm<Variant><Activation> (for example gemmTiledGelu). */
-export const GEMM_KERNELS: Record<GemmVariant, Record<GemmActivation, KernelSpec>> = {
-  tiled: { none: gemmKernel('tiled', 'none'), gelu: gemmKernel('tiled', 'gelu'), tanh: gemmKernel('tiled', 'tanh') },
-  texture: { none: gemmKernel('texture', 'none'), gelu: gemmKernel('texture', 'gelu'), tanh: gemmKernel('texture', 'tanh') },
-  textureSubgroups: {
-    none: gemmKernel('textureSubgroups', 'none'),
-    gelu: gemmKernel('textureSubgroups', 'gelu'),
-    tanh: gemmKernel('textureSubgroups', 'tanh'),
-  },
-};
-
-/** Lists the kernels a pass may dispatch for GEMMs of `variant`, for compiling ahead of time. */
+/** Lists the kernels a pass may dispatch for GEMMs of `variant` (every tile and activation), for compiling ahead of time. */
 export function gemmKernels(variant: GemmVariant): KernelSpec[] {
-  return Object.values(GEMM_KERNELS[variant]);
+  const activations = Object.keys(GEMM_ACTIVATIONS) as GemmActivation[];
+  return GEMM_VARIANTS[variant].tiles.flatMap((tile) => activations.map((activation) => gemmKernel(variant, activation, tile)));
 }
 
 /** A GEMM's operands. `weight` is a buffer or a texture, as gemmWeightStorage(variant) returns (see uploadGemmWeight). */
@@ -216,6 +225,8 @@ export interface GemmShape {
   outPadded: number;
   /** vec4s from one input row to the next; inFeatures / 4 (the default) for a dense matrix. */
   aRowStride?: number;
+  /** Output tile of one workgroup; chooseGemmTile picks one of the variant's tiles when absent. */
+  tile?: GemmTile;
 }
 
 const weightViews = new WeakMap<GPUTexture, GPUTextureView>();
@@ -247,11 +258,11 @@ export function dispatchGemm(recorder: ComputeRecorder, variant: GemmVariant, ac
   if (!Number.isInteger(rows) || rows < 1) {
     throw new Error(`gemm: rows must be a positive integer, got ${rows}.`);
   }
-  const { tileRows, tileVec4s } = GEMM_VARIANTS[variant];
+  const tile = shape.tile ?? chooseGemmTile(GEMM_VARIANTS[variant].tiles, shape);
   recorder.dispatch(
-    GEMM_KERNELS[variant][activation],
+    gemmKernel(variant, activation, tile),
     [rows, outPadded, inFeatures, aRowStride],
     { 1: operands.input, 2: weightBinding(variant, operands.weight), 3: operands.bias, 4: operands.output },
-    [groups(outPadded / 4, tileVec4s), groups(rows, tileRows)],
+    [groups(outPadded / 4, tile.vec4s), groups(rows, tile.rows)],
   );
 }

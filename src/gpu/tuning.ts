@@ -70,3 +70,67 @@ export function chooseGemmVariant(facts: GemmDeviceFacts, largestWeight: { inFea
 export function gemmWeightStorage(variant: GemmVariant): GemmWeightStorage {
   return variant === 'tiled' ? 'buffer' : 'texture';
 }
+
+/** Output tile of one GEMM workgroup: rows by vec4 columns. */
+export interface GemmTile {
+  rows: number;
+  vec4s: number;
+}
+
+/** The tiled kernel's one tile (shaders/gemm-tiled.wgsl). */
+export const TILED_GEMM_TILE: GemmTile = { rows: 64, vec4s: 16 };
+
+/**
+ * Tiles of the texture kernels (shaders/gemm.wgsl), the default first, with
+ * their speed per CPU thread relative to the 16-row tile: 16, 8 or 4 rows
+ * (ROWS_16, ROWS_8) by 16 vec4 columns. Measured at 128x768x3072 and
+ * 128x3072x768 with `node bench/gemm.mjs --tiles 16x16,8x16,4x16`: 3.45,
+ * 2.82 and 1.92 GFLOP per CPU-second.
+ */
+export const TEXTURE_GEMM_TILES: readonly GemmTile[] = [
+  { rows: 16, vec4s: 16 },
+  { rows: 8, vec4s: 16 },
+  { rows: 4, vec4s: 16 },
+];
+const TEXTURE_TILE_SPEED = new Map<number, number>([
+  [16, 1],
+  [8, 0.82],
+  [4, 0.56],
+]);
+
+/** Returns the kernel-name part of a tile, such as R8. */
+export function gemmTileName(tile: GemmTile): string {
+  return `R${tile.rows}`;
+}
+
+/**
+ * Estimates the CPU threads that SwiftShader spreads workgroups over as one per logical core. With 2
+ * cores, the rounds this gives matched the tile timings in bench/gemm.md.
+ */
+function defaultThreads(): number {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return Number.isInteger(cores) && cores! > 0 ? cores! : 4;
+}
+
+/**
+ * Picks the tile for one GEMM (rows x inFeatures x outPadded) among `tiles`.
+ * SwiftShader runs each workgroup on one CPU thread, so a GEMM takes about
+ * ceil(workgroups / threads) rounds of one workgroup's time, and a workgroup
+ * computes all its rows even past the matrix. Short inputs (a few rows) thus
+ * want small tiles: less wasted work and more workgroups to share. At 8 x 256
+ * x 256 the 8-row tile ran 1.5 times as fast as the 16-row one (bench/gemm.md).
+ */
+export function chooseGemmTile(tiles: readonly GemmTile[], shape: { rows: number; inFeatures: number; outPadded: number }, threads = defaultThreads()): GemmTile {
+  if (tiles.length === 1) return tiles[0];
+  let best = tiles[0];
+  let bestCost = Infinity;
+  for (const tile of tiles) {
+    const workgroups = Math.ceil(shape.outPadded / 4 / tile.vec4s) * Math.ceil(shape.rows / tile.rows);
+    const cost = (Math.ceil(workgroups / threads) * tile.rows * tile.vec4s) / (TEXTURE_TILE_SPEED.get(tile.rows) ?? 1);
+    if (cost < bestCost) {
+      best = tile;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
