@@ -246,7 +246,8 @@ describe('calibrateRetention', () => {
       calls++;
       return { agreement: 1, kl: 0 };
     };
-    const minimum = expectedRatio([0.05, 0.05, 0.05, 0.05], 2);
+    const lowest = DEFAULT_CANDIDATES[DEFAULT_CANDIDATES.length - 1];
+    const minimum = expectedRatio([lowest, lowest, lowest, lowest], 2);
     const roundedUp = (Math.ceil(minimum * 1e4) / 1e4).toFixed(4);
     expect(minimum).toBeGreaterThan(0.1);
 

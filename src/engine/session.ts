@@ -45,7 +45,7 @@ export interface CalibrateOptions {
   batchSize?: number;
   /** Maximum number of FCA passes over the texts (schedules evaluated); default 24. */
   maxEvaluations?: number;
-  /** Retention fractions to choose from, each in (0, 1]; default 1, 0.9, ..., 0.5, 0.45, ..., 0.05. */
+  /** Retention fractions to choose from, each in (0, 1]; default DEFAULT_CANDIDATES: 1, 0.9, ..., 0.5, 0.45, ..., 0.05, 0.02, 0.01. */
   candidates?: number[];
   /** Called after each evaluated schedule. */
   onProgress?: (step: CalibrationStep) => void;
