@@ -78,3 +78,16 @@ test('kernel profile names every kernel', async ({ page }) => {
     expect(fcaNames, name).toContain(name);
   }
 });
+
+test('lost device gives a DeviceError', async ({ page }) => {
+  await openHarness(page);
+  const { before, copied, during, after } = await page.evaluate(() => window.perfHarness.checkDeviceLoss());
+  // The pass in flight when the device goes and every later call fail with the same advice.
+  expect(during.logits).toBeNull();
+  expect(during.error).toMatch(/^DeviceError: the WebGPU device was lost .*load the model again/);
+  expect(after.logits).toBeNull();
+  expect(after.error).toMatch(/^DeviceError: the WebGPU device was lost .*load the model again/);
+  // A result returned before the loss stays as it was.
+  expect(before).toEqual(copied);
+  expect(before.every(Number.isFinite)).toBe(true);
+});

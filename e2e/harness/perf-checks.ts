@@ -240,7 +240,34 @@ export async function checkKernelProfile(seed = 4) {
   return { profiles, logitDifference };
 }
 
-const perfHarness = { checkNoPipelinesAfterWarmUp, checkMemoryFlat, checkOneSubmitPerPass, checkKernelProfile };
+/** Outcome of a call: its logits, or its error as "Name: message". */
+async function outcome(call: Promise<Array<{ logits: number[] }>>): Promise<{ logits: number[] | null; error: string | null }> {
+  try {
+    const [result] = await call;
+    return { logits: result.logits, error: null };
+  } catch (error) {
+    return { logits: null, error: `${(error as Error).name}: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Destroys the device while a pass is in flight, then makes one more call.
+ * Returns a result from before the loss as returned (nothing may overwrite
+ * it), a copy of its logits, and the outcomes of the two calls.
+ */
+export async function checkDeviceLoss(seed = 5) {
+  const { model, device, vocabSize } = await tinyModel();
+  const input = { input_ids: randomIds(24, vocabSize, randomSource(seed)) };
+  const [before] = await model.classify(input, { retention: 0.5 });
+  const copied = before.logits.slice();
+  const inFlight = outcome(model.classify(input));
+  device.destroy();
+  const during = await inFlight;
+  const after = await outcome(model.classify(input));
+  return { before: before.logits, copied, during, after };
+}
+
+const perfHarness = { checkNoPipelinesAfterWarmUp, checkMemoryFlat, checkOneSubmitPerPass, checkKernelProfile, checkDeviceLoss };
 
 declare global {
   interface Window {
