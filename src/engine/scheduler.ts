@@ -260,19 +260,19 @@ export class Scheduler {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
-    const validation = await device.popErrorScope();
-    const memory = await device.popErrorScope();
-    if (validation || memory) {
+    // Waiting for the error scopes and the mapping together overlaps their round trips to the GPU process.
+    const scopes = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    const mapped = staging.mapAsync(GPUMapMode.READ).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const [validation, memory] = await scopes;
+    const mapError = await mapped;
+    if (validation || memory || mapError) {
       staging.destroy();
-      const error = (validation ?? memory)!;
-      throw new Error(`WebGPU rejected the forward pass (batch ${b}, length ${length0}): ${error.message}`);
-    }
-
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (error) {
-      staging.destroy();
-      throw error;
+      const error = validation ?? memory;
+      if (error) throw new Error(`WebGPU rejected the forward pass (batch ${b}, length ${length0}): ${error.message}`);
+      throw mapError;
     }
     const data = staging.getMappedRange();
     const values = new Float32Array(data, 0, b * outputWidth);
