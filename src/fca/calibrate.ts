@@ -360,7 +360,7 @@ function checkReachable(budget: FlopsBudget, values: number[], numLayers: number
   const smallerCandidates = oneToken < minimum ? `, add candidate fractions below ${smallest} (down to ${roundedUp(oneToken)} is reachable)` : '';
   throw new CalibrationError(
     `the target FLOPs ratio ${targetRatio} is below the minimum reachable ratio ${roundedUp(minimum)} on these ${texts} inputs ` +
-      `(retention ${smallest} at every layer, ${clusters} clusters); ask for a ratio of at least ${roundedUp(minimum)}` +
+      `(retention ${smallest} at every layer, K = ${clusters}); ask for a ratio of at least ${roundedUp(minimum)}` +
       `${clusters > 0 ? ', use fewer clusters' : ''}${smallerCandidates}.`,
   );
 }
