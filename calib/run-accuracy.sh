@@ -16,9 +16,14 @@ model_dir() {
     mini) echo models/sst2-bert-mini ;;
     distilled) echo models/sst2-bert-mini-fca-distilled ;;
     shared-fca) echo ../shared/models/sst2-bert-mini-fca ;;
-    *) echo "invalid model key '$1'; use mini, distilled or shared-fca" >&2; exit 2 ;;
+    # Not shipped: tools/README.md gives the finetune command that writes it (about 6 minutes).
+    k1-tuned) echo runs/k1-r0.01 ;;
+    *) echo "invalid model key '$1'; use mini, distilled, shared-fca or k1-tuned" >&2; exit 2 ;;
   esac
 }
+
+# Calibrate command of the current cal job, recorded with its eval result.
+CALIBRATE_COMMAND=
 
 # Runs one eval and records it. Arguments: NAME MODEL_KEY CALIBRATION_FILE (or -) EVAL_ARGS...
 run_eval() {
@@ -30,16 +35,18 @@ run_eval() {
   local rc=$?
   echo "$(date -u +%FT%TZ) END rc=$rc $((SECONDS - start))s eval-$name" >>"$LOG"
   [ $rc -eq 0 ] || return $rc
-  node calib/append-result.mjs "$name" "$key" "$calfile" "calib/out/eval-$name.json" "${cmd[*]}" "$((SECONDS - start))"
+  node calib/append-result.mjs "$name" "$key" "$calfile" "calib/out/eval-$name.json" "${cmd[*]}" "$((SECONDS - start))" "$CALIBRATE_COMMAND"
 }
 
 for job in "$@"; do
   IFS=: read -r kind a b c d <<<"$job"
+  CALIBRATE_COMMAND=
   case "$kind" in
     cal)
       name="$a-k$b-r$c"; file="calib/$name.json"
       if [ ! -f "$file" ]; then
         cmd=(node bin/fca-webgpu.mjs calibrate --model "$(model_dir "$a")" --data "$DATA" --flops-ratio "$c" --clusters "$b" --max-evaluations "$MAX_EVALUATIONS" --output "$file")
+        CALIBRATE_COMMAND="${cmd[*]}"
         echo "$(date -u +%FT%TZ) START ${cmd[*]}" >>"$LOG"
         start=$SECONDS
         "${cmd[@]}" >"calib/out/calibrate-$name.txt" 2>&1

@@ -9,8 +9,15 @@ const MODEL_NAMES = {
   distilled: 'sst2-bert-mini-fca-distilled',
   'distilled-v1': 'sst2-bert-mini-fca-distilled, earlier checkpoint',
   'shared-fca': 'sst2-bert-mini-fca',
+  'k1-tuned': 'sst2-bert-mini fine-tuned at K = 1 (runs/k1-r0.01, not shipped)',
 };
-const MODEL_ORDER = ['mini', 'distilled', 'distilled-v1', 'shared-fca'];
+const MODEL_ORDER = ['mini', 'distilled', 'distilled-v1', 'shared-fca', 'k1-tuned'];
+
+/** Entries whose setting came from flags but is not the model's training setting. */
+const FLAG_SETTINGS = {
+  'distilled-k0-r0.01': 'lowest setting (one fine token per layer), not its training setting',
+  'distilled-k1-r0.01': 'lowest setting (one fine token per layer), not its training setting',
+};
 
 const results = JSON.parse(readFileSync('calib/accuracy-results.json', 'utf8'));
 const describe = (entry) => {
@@ -70,19 +77,16 @@ entries.forEach((entry, index) => {
 /** Names where an entry's setting came from. */
 function originOf(entry) {
   const file = entry.calibration_file;
-  if (file === null) return 'own training setting';
+  if (file === null) return FLAG_SETTINGS[entry.name] ?? 'own training setting';
   if (file.endsWith('/retention.json')) return 'own training setting (its retention.json)';
   if (file.startsWith(`calib/${entry.model}-`)) return 'calibrated';
   return `calibrated for sst2-bert-mini (${file})`;
 }
 
-/** Rebuilds the calibrate command of a calibrated entry from the command log. */
+/** Returns the calibrate command that wrote a calibrated entry's retention file. */
 function calibrateCommand(entry) {
-  const log = readFileSync('calib/out/commands.log', 'utf8').split('\n');
-  const line = log.find((l) => l.includes('calibrate') && l.includes(`--output ${entry.calibration_file}`));
-  if (!line) throw new Error(`no calibrate command for ${entry.calibration_file} found in calib/out/commands.log. Rerun calib/run-accuracy.sh for it.`);
-  const command = /(node bin\/fca-webgpu\.mjs calibrate .*?--output \S+)/.exec(line)[1];
-  return command.replace(/^node bin\/fca-webgpu\.mjs/, 'npx fca-webgpu');
+  if (!entry.calibrate_command) throw new Error(`entry ${entry.name} has no calibrate_command; rerun calib/run-accuracy.sh for it.`);
+  return entry.calibrate_command.replace(/^node bin\/fca-webgpu\.mjs/, 'npx fca-webgpu');
 }
 
 console.log(rows.join('\n'));

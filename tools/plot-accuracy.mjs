@@ -23,6 +23,7 @@ const MODEL_LABELS = {
   distilled: 'sst2-bert-mini-fca-distilled',
   'distilled-v1': 'sst2-bert-mini-fca-distilled v1',
   'shared-fca': 'sst2-bert-mini-fca',
+  'k1-tuned': 'sst2-bert-mini, fine-tuned at K=1',
 };
 const FINE_TUNED_MODELS = new Set(['distilled', 'distilled-v1', 'shared-fca']);
 
