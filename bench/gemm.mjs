@@ -3,11 +3,11 @@
 // variant and shape. Serves this repository with vite on 127.0.0.1, opens
 // bench/gemm.html and calls window.gemmBench.run(). Run `node bench/gemm.mjs --help`.
 import { readFileSync, readdirSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM_FLAGS, chromiumInstallHint, findChromium } from '../tools/chromium.mjs';
+import { startPageServer } from '../tools/page-server.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PAGE = '/bench/gemm.html';
@@ -49,45 +49,29 @@ function parseCount(name, text, min) {
 }
 
 /**
- * Starts vite in middleware mode on a free port of 127.0.0.1. The page HTML is
- * served as is: with appType 'custom' vite injects no HMR client, which would
- * otherwise try to open a websocket that nothing serves.
+ * Starts the page server. The page HTML is served as is: with appType
+ * 'custom' vite injects no HMR client, which would otherwise try to open a
+ * websocket that nothing serves.
  */
-async function startServer() {
-  const { createServer } = await import('vite');
-  const vite = await createServer({
-    configFile: false,
-    root: repoRoot,
-    appType: 'custom',
-    logLevel: 'warn',
-    clearScreen: false,
-    // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
-    cacheDir: path.join(repoRoot, 'node_modules/.vite-bench'),
-    server: { middlewareMode: true, hmr: false, ws: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
+function startServer() {
   const page = readFileSync(path.join(repoRoot, PAGE), 'utf8');
-  const server = http.createServer((req, res) => {
-    if (req.url === PAGE) {
+  return startPageServer({
+    label: 'the GEMM benchmark server',
+    vite: {
+      root: repoRoot,
+      appType: 'custom',
+      // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
+      cacheDir: path.join(repoRoot, 'node_modules/.vite-bench'),
+      server: { hmr: false, ws: false },
+      optimizeDeps: { noDiscovery: true, include: [] },
+    },
+    before(req, res) {
+      if (req.url !== PAGE) return false;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(page);
-      return;
-    }
-    vite.middlewares(req, res);
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(undefined));
-  });
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    async close() {
-      await vite.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      return true;
     },
-  };
+  });
 }
 
 /** Parent pid of every process, from /proc (Linux only). */

@@ -10,13 +10,13 @@
 //                    [--contenders a,b] [--scenarios a,b] [--no-invariants]
 //                    [--no-profile] [--verbose]
 import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serveDirectory } from '../src/cli/static-files.mjs';
 import { CHROMIUM_FLAGS, chromiumInstallHint, findChromium } from '../tools/chromium.mjs';
+import { startPageServer } from '../tools/page-server.mjs';
 import { renderMarkdown, replaceSection } from './report.mjs';
 import { median, summarize } from './stats.mjs';
 import { cpuModel, loadAverage, startLoadSample } from './system-load.mjs';
@@ -139,43 +139,22 @@ function crossOriginIsolation() {
 }
 
 /** Starts vite in middleware mode on a free port of 127.0.0.1, serving the repository and ../shared under /shared/. */
-async function startServer() {
-  const { createServer } = await import('vite');
-  const server = http.createServer();
-  const vite = await createServer({
-    configFile: false,
-    root: repoRoot,
-    appType: 'mpa',
-    logLevel: 'warn',
-    clearScreen: false,
-    // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
-    cacheDir: path.join(repoRoot, 'node_modules/.vite-bench-run'),
-    // The page's vite client (also injected into workers) needs its websocket, so it runs on this server.
-    // With no file watcher, files that others edit during a run never reload the page.
-    server: { middlewareMode: true, hmr: { server }, watch: null },
-    // onnxruntime-web finds its .wasm files next to its own module: serve it from node_modules unbundled.
-    optimizeDeps: { entries: [PAGE.slice(1)], exclude: ['onnxruntime-web'], include: ['onnx-proto'] },
-    plugins: [crossOriginIsolation(), serveDirectory({ name: 'fca-webgpu-shared', urlPrefix: '/shared/', directory: sharedDir })],
-  });
-  server.on('request', vite.middlewares);
-  try {
-    await new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(undefined));
-    });
-  } catch (error) {
-    await vite.close();
-    throw new Error(`the benchmark server could not listen on 127.0.0.1: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    async close() {
-      await vite.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+function startServer() {
+  return startPageServer({
+    label: 'the benchmark server',
+    vite: {
+      root: repoRoot,
+      appType: 'mpa',
+      // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
+      cacheDir: path.join(repoRoot, 'node_modules/.vite-bench-run'),
+      // The page's vite client (also injected into workers) needs its websocket, so it runs on this server.
+      // With no file watcher, files that others edit during a run never reload the page.
+      server: (server) => ({ hmr: { server } }),
+      // onnxruntime-web finds its .wasm files next to its own module: serve it from node_modules unbundled.
+      optimizeDeps: { entries: [PAGE.slice(1)], exclude: ['onnxruntime-web'], include: ['onnx-proto'] },
+      plugins: [crossOriginIsolation(), serveDirectory({ name: 'fca-webgpu-shared', urlPrefix: '/shared/', directory: sharedDir })],
     },
-  };
+  });
 }
 
 function formatMs(ms) {

@@ -1,10 +1,10 @@
 // Node side of the browser session: a vite dev server on 127.0.0.1 that serves
 // the runner page and the model folder, and headless Chromium that opens it.
 // The engine runs only in the page; Node calls window.fcaRunner.
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_FLAGS } from '../../tools/chromium.mjs';
+import { startPageServer } from '../../tools/page-server.mjs';
 import { EngineError } from './batch.mjs';
 import { serveDirectory } from './static-files.mjs';
 
@@ -37,40 +37,24 @@ function unwrap(outcome) {
  * be added here too.
  */
 async function startServer(modelDir) {
-  const { createServer } = await import('vite');
-  const httpServer = http.createServer();
-  // Middleware mode, because a standalone vite server exits the process when stdin ends, and stdin carries the inputs.
-  const vite = await createServer({
-    configFile: false,
-    root: repoRoot,
-    appType: 'mpa',
-    logLevel: 'warn',
-    clearScreen: false,
-    // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
-    cacheDir: path.join(repoRoot, 'node_modules/.vite-cli'),
-    // The page's vite client always opens a WebSocket. In middleware mode it would connect to the fixed port 24678,
-    // where another fca-webgpu process may listen and reject it, failing the page. Sharing this server's port avoids that.
-    server: { middlewareMode: true, hmr: false, ws: { server: httpServer }, watch: null },
-    optimizeDeps: { entries: [RUNNER_PAGE.slice(1)] },
-    plugins: [serveDirectory({ name: 'fca-webgpu-model', urlPrefix: MODEL_URL_PREFIX, directory: modelDir })],
-  });
-  httpServer.on('request', vite.middlewares);
-  const close = async () => {
-    await vite.close();
-    httpServer.closeAllConnections();
-    await new Promise((resolve) => httpServer.close(resolve));
-  };
   try {
-    await new Promise((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(0, '127.0.0.1', () => resolve(undefined));
+    return await startPageServer({
+      label: 'the dev server',
+      vite: {
+        root: repoRoot,
+        appType: 'mpa',
+        // Its own cache, so that a dev server running on the same checkout keeps its pre-bundled dependencies.
+        cacheDir: path.join(repoRoot, 'node_modules/.vite-cli'),
+        // The page's vite client always opens a WebSocket. In middleware mode it would connect to the fixed port 24678,
+        // where another fca-webgpu process may listen and reject it, failing the page. Sharing this server's port avoids that.
+        server: (httpServer) => ({ hmr: false, ws: { server: httpServer } }),
+        optimizeDeps: { entries: [RUNNER_PAGE.slice(1)] },
+        plugins: [serveDirectory({ name: 'fca-webgpu-model', urlPrefix: MODEL_URL_PREFIX, directory: modelDir })],
+      },
     });
   } catch (error) {
-    await close();
-    throw new SessionError(`the dev server could not listen on 127.0.0.1: ${error instanceof Error ? error.message : String(error)}`);
+    throw new SessionError(error instanceof Error ? error.message : String(error));
   }
-  const address = /** @type {import('node:net').AddressInfo} */ (httpServer.address());
-  return { close, origin: `http://127.0.0.1:${address.port}` };
 }
 
 /**
