@@ -46,14 +46,30 @@ const KEEP_TAIL = 0u;
 const KEEP_FINE = 1u;
 const KEEP_SKIPPED = 2u;
 
+// One input token of one sequence, for the kernels that run one invocation per token.
+struct Token {
+  j: u32,           // position in the sequence
+  b: u32,           // sequence in the batch
+  info: vec4<u32>,  // the sequence's seqInfo entry for this layer
+  row: u32,         // the sequence's first row, b * seqStride
+  valid: bool,      // false past the batch or past the sequence's nIn tokens
+}
+
+fn tokenOf(gid: vec3<u32>) -> Token {
+  let b = gid.y;
+  let info = seqInfo[params.infoBase + min(b, params.batch - 1u)];
+  return Token(gid.x, b, info, b * params.seqStride, b < params.batch && gid.x < info.x);
+}
+
 @compute @workgroup_size(64)
 fn attentionColumnScores(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let b = gid.y;
-  let n = seqInfo[params.infoBase + b].x;
-  if (b >= params.batch || j >= n) {
+  let token = tokenOf(gid);
+  if (!token.valid) {
     return;
   }
+  let j = token.j;
+  let b = token.b;
+  let n = token.info.x;
   let stride = params.seqStride;
   var total = 0.0;
   for (var h = 0u; h < params.numHeads; h++) {
@@ -69,14 +85,14 @@ fn attentionColumnScores(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(64)
 fn topKSelect(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let b = gid.y;
-  let info = seqInfo[params.infoBase + b];
-  let n = info.x;
-  if (b >= params.batch || j >= n) {
+  let token = tokenOf(gid);
+  if (!token.valid) {
     return;
   }
-  let row = b * params.seqStride;
+  let j = token.j;
+  let info = token.info;
+  let n = info.x;
+  let row = token.row;
 #if AUTHORS
   if (j == 0u) {
     keep[row] = KEEP_FINE;
@@ -111,14 +127,15 @@ fn topKSelect(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(64)
 fn assignDestinations(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let b = gid.y;
-  let info = seqInfo[params.infoBase + b];
-  let n = info.x;
-  if (b >= params.batch || j >= n) {
+  let token = tokenOf(gid);
+  if (!token.valid) {
     return;
   }
-  let row = b * params.seqStride;
+  let j = token.j;
+  let b = token.b;
+  let info = token.info;
+  let n = info.x;
+  let row = token.row;
   var fineBefore = 0u;
   var skippedBefore = 0u;
   for (var k = 0u; k < j; k++) {
