@@ -3,6 +3,7 @@
 // benchmark and the GEMM benchmark. The Node HTTP server is created first so
 // that vite's websocket, when a page needs one, shares its port.
 import http from 'node:http';
+import { importDependency } from './dependency.mjs';
 
 /**
  * Starts the server. `vite` contains the vite options besides the fixed ones
@@ -14,7 +15,7 @@ import http from 'node:http';
  * @param {{ label: string, vite: Record<string, unknown> & { server?: object | ((server: http.Server) => object) }, before?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean }} options
  */
 export async function startPageServer({ label, vite: viteOptions, before }) {
-  const { createServer } = await import('vite');
+  const { createServer } = await importDependency('vite');
   const server = http.createServer();
   const { server: serverOptions = {}, ...rest } = viteOptions;
   const vite = await createServer({

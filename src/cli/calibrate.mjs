@@ -14,6 +14,7 @@ import { EngineError } from './batch.mjs';
 import { buildRunOptions, writeText } from './classify.mjs';
 import { parseInputLine } from './jsonl.mjs';
 import { DataError } from './tsv.mjs';
+import { importDependency } from '../../tools/dependency.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,7 +27,7 @@ const LISTED_LINE_ERRORS = 10;
  * @param {string} name file name inside src/fca, such as 'calibrate.ts'
  */
 async function importFcaModule(name) {
-  const { runnerImport } = await import('vite');
+  const { runnerImport } = await importDependency('vite');
   const { module } = await runnerImport(path.join(repoRoot, 'src/fca', name), {
     configFile: false,
     root: repoRoot,

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_FLAGS } from '../../tools/chromium.mjs';
+import { importDependency } from '../../tools/dependency.mjs';
 import { startPageServer } from '../../tools/page-server.mjs';
 import { EngineError } from './batch.mjs';
 import { serveDirectory } from './static-files.mjs';
@@ -109,7 +110,7 @@ export async function openSession({ modelDir, chromiumPath, log, verbose }) {
     cleanups.push(() => server.close());
     if (verbose) log(`serving ${RUNNER_PAGE} and ${modelDir} at ${origin}`);
 
-    const { chromium } = await import('playwright-core');
+    const { chromium } = await importDependency('playwright-core');
     const browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_FLAGS], headless: true });
     cleanups.push(() => browser.close());
     if (verbose) log(`launched ${chromiumPath} (Chromium ${browser.version()})`);
