@@ -276,8 +276,9 @@ describe('calibrateRetention', () => {
 
   it('rejects invalid options', async () => {
     const cases: [Partial<CalibrateRetentionOptions>, string][] = [
-      [{ targetRatio: Number.NaN }, 'target FLOPs ratio must be a number > 0, got NaN'],
+      [{ targetRatio: Number.NaN }, 'target FLOPs ratio must be a number in (0, 1], got NaN'],
       [{ targetRatio: 0 }, 'got 0'],
+      [{ targetRatio: 1.5 }, 'got 1.5'],
       [{ clusters: -1 }, 'clusters must be an integer >= 0, got -1'],
       [{ clusters: 1.5 }, 'got 1.5'],
       [{ maxEvaluations: 0 }, 'maxEvaluations must be an integer >= 1, got 0'],
@@ -521,7 +522,8 @@ describe('calibrate command line', () => {
     const base = ['calibrate', '--model', 'm', '--data', 'd.jsonl', '--output', 'r.json'];
     const cases: [string[], string][] = [
       [base, '--flops-ratio is required'],
-      [[...base, '--flops-ratio', '0'], '--flops-ratio must be > 0 (FCA FLOPs over dense FLOPs), got 0'],
+      [[...base, '--flops-ratio', '0'], '--flops-ratio must be in (0, 1] (FCA FLOPs over dense FLOPs), got 0'],
+      [[...base, '--flops-ratio', '1.5'], '--flops-ratio must be in (0, 1] (FCA FLOPs over dense FLOPs), got 1.5'],
       [[...base, '--flops-ratio', 'half'], '--flops-ratio: "half" is not a number'],
       [[...base, '--flops-ratio', '0.5', '--variant', 'reference'], "got \"reference\" ('reference' takes retention counts)"],
       [[...base, '--flops-ratio', '0.5', '--variant', 'drop', '--clusters', '2'], '--variant drop keeps no clusters, but --clusters is 2'],

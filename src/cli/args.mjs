@@ -151,7 +151,7 @@ FILE holds one JSON object per line, as for classify:
 Options:
   --model DIR                  Hugging Face model folder
   --data FILE                  calibration inputs, JSON lines
-  --flops-ratio R              FLOPs budget as a ratio to the dense pass, > 0, such as 0.5
+  --flops-ratio R              FLOPs budget as a ratio to the dense pass, in (0, 1], such as 0.5
   --output FILE                where to write the retention file
   --clusters K                 clusters that merge the remaining tokens at each layer
                                (default ${DEFAULT_CLUSTERS}; 0 drops them)
@@ -431,8 +431,8 @@ function parseCalibrateArgs(values) {
   const output = requireValue(values, '--output', command, 'retention.json');
   const ratioText = requireValue(values, '--flops-ratio', command, '0.5');
   const flopsRatio = parseNumber(ratioText, '--flops-ratio', command);
-  if (!(flopsRatio > 0)) {
-    throw new UsageError(`--flops-ratio must be > 0 (FCA FLOPs over dense FLOPs), got ${ratioText}; give, for example, 0.5 for half the dense FLOPs.`, command);
+  if (!(flopsRatio > 0 && flopsRatio <= 1)) {
+    throw new UsageError(`--flops-ratio must be in (0, 1] (FCA FLOPs over dense FLOPs), got ${ratioText}; give, for example, 0.5 for half the dense FLOPs.`, command);
   }
 
   const variant = text('--variant') ?? 'weighted';

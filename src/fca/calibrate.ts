@@ -317,8 +317,10 @@ function checkOptions(options: CalibrateRetentionOptions): void {
       throw new CalibrationError(`flopsShape.${key} must be an integer >= 1, got ${String(value)}.`);
     }
   }
-  if (typeof targetRatio !== 'number' || !Number.isFinite(targetRatio) || targetRatio <= 0) {
-    throw new CalibrationError(`the target FLOPs ratio must be a number > 0, got ${String(targetRatio)}; give, for example, 0.5 for half the dense FLOPs.`);
+  if (typeof targetRatio !== 'number' || !Number.isFinite(targetRatio) || targetRatio <= 0 || targetRatio > 1) {
+    throw new CalibrationError(
+      `the target FLOPs ratio must be a number in (0, 1], got ${String(targetRatio)}; give, for example, 0.5 for half the dense FLOPs (1 keeps every token).`,
+    );
   }
   if (!Number.isInteger(clusters) || clusters < 0) {
     throw new CalibrationError(`clusters must be an integer >= 0, got ${String(clusters)}; use 0 to drop the merged tokens.`);
