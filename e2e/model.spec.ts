@@ -66,6 +66,8 @@ test('bad retention and inputs give clear errors', async ({ page }) => {
     [['good'], { retention: [0.5, 0.5] }, /4 layers/],
     [[{ input_ids: [101, 99999, 102] }], {}, /99999/],
     [[{ nothing: 1 }], {}, /text|input_ids/],
+    [['good', '  '], {}, /text "  " is empty; pass at least one word/],
+    [[{ text: '' }], {}, /text "" is empty/],
   ];
   for (const [inputs, options, pattern] of cases) {
     const outcome = await page.evaluate(([url, i, o]) => window.harness.classify(url, i as never, o), [MINI, inputs, options] as const);

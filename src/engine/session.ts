@@ -139,7 +139,7 @@ export class FcaModel {
   /** Splits an input into the token sequence classify() runs, after truncation. */
   encode(input: ClassifyInput): EncodedInput {
     const maxLength = this.config.maxPositionEmbeddings;
-    if (typeof input === 'string') return this.tokenizer.encode(input, null, maxLength);
+    if (typeof input === 'string') return this.tokenizer.encode(nonEmpty(input), null, maxLength);
     if (typeof input !== 'object' || input === null) {
       throw new InputError(`expected a string, {text, text_pair?} or {input_ids, token_type_ids?}, got ${JSON.stringify(input)}.`);
     }
@@ -151,7 +151,7 @@ export class FcaModel {
       if (pair !== undefined && pair !== null && typeof pair !== 'string') {
         throw new InputError(`text_pair must be a string, got ${JSON.stringify(pair)}.`);
       }
-      return this.tokenizer.encode(input.text, pair, maxLength);
+      return this.tokenizer.encode(nonEmpty(input.text), pair, maxLength);
     }
     throw new InputError(`expected a "text" string or an "input_ids" array, got ${JSON.stringify(input).slice(0, 200)}.`);
   }
@@ -373,6 +373,12 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions &
   const model = new FcaModel(files, gpu, options);
   await model.warmUp();
   return model;
+}
+
+/** Returns `text`, or throws an InputError when it has nothing but white space. */
+function nonEmpty(text: string): string {
+  if (text.trim() === '') throw new InputError(`the text ${JSON.stringify(text)} is empty; pass at least one word.`);
+  return text;
 }
 
 /** Softmax in double precision. */
