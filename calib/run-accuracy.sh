@@ -18,7 +18,8 @@ model_dir() {
     shared-fca) echo ../shared/models/sst2-bert-mini-fca ;;
     # Not shipped: tools/README.md gives the finetune command that writes it (about 6 minutes).
     k1-tuned) echo runs/k1-r0.01 ;;
-    *) echo "invalid model key '$1'; use mini, distilled, shared-fca or k1-tuned" >&2; exit 2 ;;
+    k1-tuned-seed3) echo runs/k1-r0.01-seed3 ;;
+    *) echo "invalid model key '$1'; use mini, distilled, shared-fca, k1-tuned or k1-tuned-seed3" >&2; exit 2 ;;
   esac
 }
 

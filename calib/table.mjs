@@ -9,9 +9,10 @@ const MODEL_NAMES = {
   distilled: 'sst2-bert-mini-fca-distilled',
   'distilled-v1': 'sst2-bert-mini-fca-distilled, earlier checkpoint',
   'shared-fca': 'sst2-bert-mini-fca',
-  'k1-tuned': 'sst2-bert-mini fine-tuned at K = 1 (runs/k1-r0.01, not shipped)',
+  'k1-tuned': 'sst2-bert-mini fine-tuned at K = 1, seed 2 (runs/k1-r0.01, not shipped)',
+  'k1-tuned-seed3': 'sst2-bert-mini fine-tuned at K = 1, seed 3 (runs/k1-r0.01-seed3, not shipped)',
 };
-const MODEL_ORDER = ['mini', 'distilled', 'distilled-v1', 'shared-fca', 'k1-tuned'];
+const MODEL_ORDER = ['mini', 'distilled', 'distilled-v1', 'shared-fca', 'k1-tuned', 'k1-tuned-seed3'];
 
 /** Entries whose setting came from flags but is not the model's training setting. */
 const FLAG_SETTINGS = {

@@ -23,7 +23,8 @@ const MODEL_LABELS = {
   distilled: 'sst2-bert-mini-fca-distilled',
   'distilled-v1': 'sst2-bert-mini-fca-distilled v1',
   'shared-fca': 'sst2-bert-mini-fca',
-  'k1-tuned': 'sst2-bert-mini, fine-tuned at K=1',
+  'k1-tuned': 'sst2-bert-mini, fine-tuned at K=1, seed 2',
+  'k1-tuned-seed3': 'sst2-bert-mini, fine-tuned at K=1, seed 3',
 };
 const FINE_TUNED_MODELS = new Set(['distilled', 'distilled-v1', 'shared-fca']);
 
