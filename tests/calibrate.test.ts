@@ -600,6 +600,12 @@ describe('calibrate command line', () => {
     expect(error.message).toContain('line 2:');
     expect(error.message).toContain('line 3: invalid JSON');
 
+    const tsv = path.join(dir, 'dev.tsv');
+    await writeFile(tsv, 'sentence\tlabel\na fine film\t1\n');
+    const tsvError = await rejection(() => prepareCalibrate({ data: tsv, output: path.join(dir, 'out.json') }));
+    expect(tsvError).toBeInstanceOf(DataError);
+    expect(tsvError.message).toContain('looks like a tab-separated file, not JSON lines');
+
     const empty = path.join(dir, 'empty.jsonl');
     await writeFile(empty, '\n\n');
     expect((await rejection(() => prepareCalibrate({ data: empty, output: path.join(dir, 'out.json') }))).message).toContain('has no input lines');

@@ -1,11 +1,11 @@
-// Imports an npm dependency of the Node-side tools, with an error that says
-// how to install it when a fresh clone has no node_modules yet.
+// Imports an npm dependency of the Node-side tools. When a fresh clone has no
+// node_modules yet, the error gives the install command.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Imports the package `name`, or throws an Error that says to run `npm ci` when it is not installed. */
+/** Imports the package `name`, or throws an Error with the `npm ci` command when it is not installed. */
 export async function importDependency(name) {
   try {
     return await import(name);

@@ -133,6 +133,12 @@ export async function readCalibrationInputs(file) {
       lineNumbers.push(index + 1);
     });
 
+  if (errors.length > 0 && inputs.length === 0 && text.split('\n', 1)[0].includes('\t')) {
+    throw new DataError(
+      `${file} looks like a tab-separated file, not JSON lines; calibrate reads one JSON object per line, such as {"text": "a fine film"}. ` +
+        `For a GLUE dev.tsv, keep its sentence column, for example: tail -n +2 dev.tsv | cut -f1 | jq -cR '{text: .}' > texts.jsonl`,
+    );
+  }
   if (errors.length > 0) {
     const listed = errors.slice(0, LISTED_LINE_ERRORS).join('\n  ');
     const more = errors.length > LISTED_LINE_ERRORS ? `\n  and ${errors.length - LISTED_LINE_ERRORS} more` : '';

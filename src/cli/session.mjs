@@ -118,7 +118,11 @@ export async function openSession({ modelDir, chromiumPath, log, verbose }) {
     const page = await browser.newPage();
     page.on('console', (message) => {
       const type = message.type();
-      if (verbose || type === 'error') log(`browser ${type}: ${message.text()}`);
+      const text = message.text();
+      // The loader probes optional files (tokenizer.json before vocab.txt), and Chromium logs each 404 as an
+      // error. The engine's own errors name the missing files, so these lines show only with --verbose.
+      const probe = text.startsWith('Failed to load resource');
+      if (verbose || (type === 'error' && !probe)) log(`browser ${type}: ${text}`);
     });
     /** @type {string[]} */
     const failedRequests = [];
