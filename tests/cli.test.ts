@@ -121,6 +121,7 @@ describe('parseArgs', () => {
     expect(args).toEqual({ command: 'eval', model: 'm', data: 'd', fca: null, batchSize: null, json: true, limit: 5, task: 'sst2', verbose: false });
     expect(usageError(['eval', '--model', 'm', '--data', 'd', '--limit', '0']).message).toContain('--limit');
     expect(usageError(['eval', '--model', 'm', '--data', 'd', '--json=yes']).message).toContain('--json takes no value');
+    expect(usageError(['eval', '--model', 'm', '--data', 'd', '--task', 'FOO']).message).toContain('--task "FOO" is not a GLUE task; use one of SST-2');
   });
 
   it('parses --variant, --batch-size, --trace and --pooling', () => {
@@ -431,6 +432,7 @@ describe('GLUE TSV', () => {
     expect(detectGlueTask({ folderName: 'tmp123', firstLine: 'gj04\t1\t\tThe sailors rode.' })).toBe('CoLA');
     expect(detectGlueTask({ task: 'rte', folderName: 'SST-2', firstLine: '' })).toBe('RTE');
     expect(() => detectGlueTask({ folderName: 'tmp123', firstLine: 'a\tb\tc' })).toThrow(/cannot tell the GLUE task/);
+    expect(() => detectGlueTask({ folderName: 'calib', firstLine: '{"text": "a fine film"}' })).toThrow(/looks like JSON lines; eval reads a GLUE dev.tsv/);
     expect(() => detectGlueTask({ task: 'squad', folderName: 'x', firstLine: '' })).toThrow(/unknown GLUE task "squad"/);
   });
 

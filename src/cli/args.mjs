@@ -1,5 +1,5 @@
 // Command-line argument parsing and help texts. Pure: no I/O.
-import { GLUE_TASK_NAMES } from './tsv.mjs';
+import { GLUE_TASK_NAMES, glueTaskByName } from './tsv.mjs';
 
 /** Error for a command line that cannot be run; the CLI prints it with a hint to --help and exits with status 2. */
 export class UsageError extends Error {
@@ -509,5 +509,8 @@ export function parseArgs(argv) {
   const data = requireValue(values, '--data', command, '../shared/data/glue/SST-2');
   const limit = values['--limit'] === undefined ? null : parseInteger(text('--limit') ?? '', '--limit', 1, command);
   const task = text('--task') ?? null;
+  if (task !== null && glueTaskByName(task) === null) {
+    throw new UsageError(`--task ${JSON.stringify(task)} is not a GLUE task; use one of ${GLUE_TASK_NAMES.join(', ')}.`, command);
+  }
   return { command, model, data, fca, batchSize, json: values['--json'] === true, limit, task, verbose, ...retentionFile };
 }

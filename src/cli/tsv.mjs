@@ -97,9 +97,10 @@ export function detectGlueTask({ task, folderName, firstLine }) {
   if (matches.length > 0) return matches[0];
   // CoLA has no header: source, label (0 or 1), original acceptability mark, sentence.
   if (fields.length === 4 && (fields[1] === '0' || fields[1] === '1')) return 'CoLA';
+  const jsonLines = firstLine.trimStart().startsWith('{') ? ' The file looks like JSON lines; eval reads a GLUE dev.tsv, and classify reads JSON lines.' : '';
   throw new DataError(
-    `cannot tell the GLUE task of folder ${JSON.stringify(folderName)} from its name or header ${JSON.stringify(firstLine.slice(0, 80))}; ` +
-      `name the folder after the task or pass --task (${GLUE_TASK_NAMES.join(', ')}).`,
+    `cannot tell the GLUE task of folder ${JSON.stringify(folderName)} from its name or from the file's first line ${JSON.stringify(firstLine.slice(0, 80))}; ` +
+      `name the folder after the task or pass --task (${GLUE_TASK_NAMES.join(', ')}).${jsonLines}`,
   );
 }
 
