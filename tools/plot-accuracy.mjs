@@ -23,10 +23,10 @@ const MODEL_LABELS = {
   distilled: 'sst2-bert-mini-fca-distilled',
   'distilled-v1': 'sst2-bert-mini-fca-distilled v1',
   'shared-fca': 'sst2-bert-mini-fca',
-  'k1-tuned': 'sst2-bert-mini, fine-tuned at K=1, seed 2',
-  'k1-tuned-seed3': 'sst2-bert-mini, fine-tuned at K=1, seed 3',
+  'k1-tuned': 'runs/k1-r0.01 (seed 2)',
+  'k1-tuned-seed3': 'runs/k1-r0.01-seed3',
 };
-const FINE_TUNED_MODELS = new Set(['distilled', 'distilled-v1', 'shared-fca']);
+const FINE_TUNED_MODELS = new Set(['distilled', 'distilled-v1', 'shared-fca', 'k1-tuned', 'k1-tuned-seed3']);
 
 /** Reads the cluster count of an entry from its retention file or its eval command. */
 function clustersOf(entry) {
@@ -100,7 +100,7 @@ function renderSvg(series, denseByModel) {
   lines.push(`<text x="${MARGIN.left + plotWidth - 4}" y="${bandBottom - 4}" text-anchor="end" fill="#666">${escapeXml(MODEL_LABELS[firstModel] ?? firstModel)} dense - 1 point</text>`);
 
   const legend = [];
-  const palette = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2'];
+  const palette = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
   // Dense accuracy: a dashed line for the first model, hollow circles at ratio 1 for the fine-tuned ones.
   [...denseByModel.entries()].forEach(([model, accuracy], index) => {
