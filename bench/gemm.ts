@@ -33,7 +33,7 @@ export interface BenchOptions {
 
 export interface BenchResult {
   variant: GemmVariant;
-  /** Kernel name part of the forced tile (such as R8n), 'R16' for the default tile, or 'auto'. */
+  /** Kernel name part of the forced tile (R16, R8 or R4), or 'auto' for the engine's pick. */
   tile: string;
   shape: BenchShape;
   /** Dispatches per timed run. */

@@ -25,7 +25,7 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${JSON.stringify(values.runs)}.`);
 if (!existsSync(path.join(values.model, 'config.json'))) {
-  throw new Error(`--model ${values.model} has no config.json; pass a Hugging Face BERT folder such as models/sst2-bert-mini.`);
+  throw new Error(`--model ${values.model} has no config.json; pass a Hugging Face BERT folder such as ../shared/models/sst2-bert-mini.`);
 }
 const chromiumPath = findChromium();
 if (!chromiumPath) throw new Error(chromiumInstallHint());
@@ -47,8 +47,9 @@ const server = await startPageServer({
   },
 });
 const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_FLAGS], headless: true });
+let browser = null;
 try {
+  browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_FLAGS], headless: true });
   const page = await browser.newPage();
   await page.goto(`${server.origin}${PAGE}`);
   const report = await page.evaluate(
@@ -78,6 +79,6 @@ try {
     console.log(`  ${kernel.name.padEnd(32)} ${(kernel.totalMs / passes).toFixed(2).padStart(8)} ms  ${String(kernel.dispatches / passes).padStart(3)} dispatches`);
   }
 } finally {
-  await browser.close();
+  await browser?.close();
   await server.close();
 }

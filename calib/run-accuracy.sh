@@ -29,7 +29,9 @@ CALIBRATE_COMMAND=
 # Runs one eval and records it. Arguments: NAME MODEL_KEY CALIBRATION_FILE (or -) EVAL_ARGS...
 run_eval() {
   local name=$1 key=$2 calfile=$3; shift 3
-  local cmd=(node bin/fca-webgpu.mjs eval --model "$(model_dir "$key")" --data "$DEV" "$@" --json)
+  local dir
+  dir=$(model_dir "$key") || return 2
+  local cmd=(node bin/fca-webgpu.mjs eval --model "$dir" --data "$DEV" "$@" --json)
   echo "$(date -u +%FT%TZ) START ${cmd[*]}" >>"$LOG"
   local start=$SECONDS
   "${cmd[@]}" >"calib/out/eval-$name.json" 2>"calib/out/eval-$name.err"
@@ -46,7 +48,8 @@ for job in "$@"; do
     cal)
       name="$a-k$b-r$c"; file="calib/$name.json"
       if [ ! -f "$file" ]; then
-        cmd=(node bin/fca-webgpu.mjs calibrate --model "$(model_dir "$a")" --data "$DATA" --flops-ratio "$c" --clusters "$b" --max-evaluations "$MAX_EVALUATIONS" --output "$file")
+        dir=$(model_dir "$a") || continue
+        cmd=(node bin/fca-webgpu.mjs calibrate --model "$dir" --data "$DATA" --flops-ratio "$c" --clusters "$b" --max-evaluations "$MAX_EVALUATIONS" --output "$file")
         CALIBRATE_COMMAND="${cmd[*]}"
         echo "$(date -u +%FT%TZ) START ${cmd[*]}" >>"$LOG"
         start=$SECONDS

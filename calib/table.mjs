@@ -86,7 +86,7 @@ function originOf(entry) {
 
 /** Returns the calibrate command that wrote a calibrated entry's retention file. */
 function calibrateCommand(entry) {
-  if (!entry.calibrate_command) throw new Error(`entry ${entry.name} has no calibrate_command; rerun calib/run-accuracy.sh for it.`);
+  if (!entry.calibrate_command) throw new Error(`entry ${entry.name} has no calibrate_command; delete ${entry.calibration_file} and rerun its cal job in calib/run-accuracy.sh.`);
   return entry.calibrate_command.replace(/^node bin\/fca-webgpu\.mjs/, 'npx fca-webgpu');
 }
 

@@ -4,13 +4,13 @@
 //
 // Why it looks like this (measured on SwiftShader, see bench/gemm.md):
 // - A storage-buffer load whose index differs per lane costs one scalar load
-//   per lane and component, so loads dominate. Each invocation keeps a 16 x 8
-//   output tile in registers (eight mat4x4 accumulators) to reuse every loaded
-//   value many times.
+//   per lane and component, so loads dominate. Each invocation keeps a ROWS x 8
+//   output tile in registers (ROWS = 16, 8 or 4: up to eight mat4x4
+//   accumulators) to reuse every loaded value many times.
 // - The weight is an rgba32float texture of n/4 x k texels, texel (c, k) being
 //   w[k, 4c .. 4c + 3]. A textureLoad costs about as much as a vec4 buffer
 //   load but leaves far less code in the loop, and measured about 10 % faster.
-// - Every invocation of a workgroup works on the same 16 rows. With SUBGROUPS,
+// - Every invocation of a workgroup works on the same ROWS rows. With SUBGROUPS,
 //   invocation i of a subgroup loads a[row, k0 + i] for i < 4 and
 //   subgroupBroadcast hands the four values to the whole subgroup, so a row is
 //   read once per subgroup instead of once per invocation. This is correct for any

@@ -251,18 +251,23 @@ async function outcome(call: Promise<Array<{ logits: number[] }>>): Promise<{ lo
 }
 
 /**
- * Destroys the device while a pass is in flight, then makes one more call.
- * Returns a result from before the loss as returned (nothing may overwrite
- * it), a copy of its logits, and the outcomes of the two calls.
+ * Destroys the device right after a pass is submitted, while that pass waits
+ * for its readback, then makes one more call. Returns a result from before
+ * the loss as returned (nothing may overwrite it), a copy of its logits, and
+ * the outcomes of the two calls.
  */
 export async function checkDeviceLoss(seed = 5) {
   const { model, device, vocabSize } = await tinyModel();
   const input = { input_ids: randomIds(24, vocabSize, randomSource(seed)) };
   const [before] = await model.classify(input, { retention: 0.5 });
   const copied = before.logits.slice();
-  const inFlight = outcome(model.classify(input));
-  device.destroy();
-  const during = await inFlight;
+  const queue = device.queue;
+  const submit = queue.submit.bind(queue);
+  queue.submit = (commandBuffers: Iterable<GPUCommandBuffer>) => {
+    submit(commandBuffers);
+    device.destroy();
+  };
+  const during = await outcome(model.classify(input));
   const after = await outcome(model.classify(input));
   return { before: before.logits, copied, during, after };
 }

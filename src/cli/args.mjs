@@ -212,7 +212,7 @@ const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 function parseNumber(text, flag, command) {
   const trimmed = text.trim();
   if (!NUMBER_PATTERN.test(trimmed)) {
-    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a number; write digits, such as 0.5 or 2.`, command);
+    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a number; write it in digits (see --help).`, command);
   }
   return Number(trimmed);
 }

@@ -121,7 +121,7 @@ export async function openSession({ modelDir, chromiumPath, log, verbose }) {
       const text = message.text();
       // The loader probes optional files (tokenizer.json before vocab.txt), and Chromium logs each 404 as an
       // error. The engine's own errors name the missing files, so these lines show only with --verbose.
-      const probe = text.startsWith('Failed to load resource');
+      const probe = text.startsWith('Failed to load resource') && text.includes('404');
       if (verbose || (type === 'error' && !probe)) log(`browser ${type}: ${text}`);
     });
     /** @type {string[]} */

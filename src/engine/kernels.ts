@@ -183,7 +183,7 @@ const gemmKernelCache = new Map<string, KernelSpec>();
 
 /**
  * The kernel of one GEMM variant, activation and tile, named
- * gemm<Variant>[<Tile>]<Activation> (for example gemmTextureSubgroupsR4nGelu);
+ * gemm<Variant>[<Tile>]<Activation> (for example gemmTextureSubgroupsR4Gelu);
  * the variant's first tile, its default, adds no tile to the name.
  */
 export function gemmKernel(variant: GemmVariant, activation: GemmActivation, tile: GemmTile = GEMM_VARIANTS[variant].tiles[0]): KernelSpec {

@@ -266,7 +266,14 @@ export class Scheduler {
       () => null,
       (error: unknown) => error,
     );
-    const [validation, memory] = await scopes;
+    let validation: GPUError | null;
+    let memory: GPUError | null;
+    try {
+      [validation, memory] = await scopes;
+    } catch (error) {
+      staging.destroy();
+      throw error;
+    }
     const mapError = await mapped;
     if (validation || memory || mapError) {
       staging.destroy();

@@ -30,6 +30,9 @@ import { uploadWeights, type GpuWeights } from './gpu-weights.js';
 import { attachDispatchProfiler } from './kernels.js';
 import { Scheduler, type PassHead, type SequenceOutput } from './scheduler.js';
 
+/** Milliseconds a failed pass waits for the device-lost report before it throws its own error. */
+const LOSS_REPORT_WAIT_MS = 100;
+
 /** Default number of sequences padded into one forward pass. */
 export const DEFAULT_BATCH_SIZE = 8;
 
@@ -182,6 +185,7 @@ export class FcaModel {
         if (!question || typeof question.text !== 'string' || !Array.isArray(question.choices) || question.choices.length === 0 || question.choices.some((c) => typeof c !== 'string')) {
           throw new InputError(`question ${index}: expected {text: string, choices: string[]} with at least one choice, got ${JSON.stringify(question).slice(0, 200)}.`);
         }
+        if (question.text.trim() === '') throw new InputError(`question ${index}: the text ${JSON.stringify(question.text)} is empty; pass at least one word.`);
       });
       const pairs = list.flatMap((question) => question.choices.map((choice) => ({ text: question.text, text_pair: choice })));
       const encoded = this.encodeAll(pairs);
@@ -319,6 +323,8 @@ export class FcaModel {
       try {
         outputs.push(...(await this.scheduler.run(batch, { fca, head, trace: options.trace ?? false })));
       } catch (error) {
+        // When a lost device made the pass fail, device.lost may resolve just after the failure.
+        await Promise.race([this.gpu.device.lost, new Promise((resolve) => setTimeout(resolve, LOSS_REPORT_WAIT_MS))]);
         this.checkUsable();
         throw error;
       }

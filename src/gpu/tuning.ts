@@ -8,8 +8,8 @@
  * The GEMM strategies (shaders/gemm-tiled.wgsl and shaders/gemm.wgsl):
  * - 'tiled': 64 x 64 output tiles staged through workgroup memory, the weight
  *   in a [k, n] storage buffer. The usual choice for GPUs.
- * - 'texture': no workgroup memory; each invocation keeps a 16 x 8 output
- *   tile in registers and samples the weight from an rgba32float texture.
+ * - 'texture': no workgroup memory; each invocation keeps a 16, 8 or 4 by 8
+ *   output tile in registers and samples the weight from an rgba32float texture.
  * - 'textureSubgroups': 'texture', with each row of a read once per subgroup
  *   and shared through subgroupBroadcast. Needs the 'subgroups' feature.
  */
