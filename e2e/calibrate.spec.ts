@@ -8,6 +8,7 @@ import path from 'node:path';
 import { repoRoot, runCli } from './run-cli.js';
 import { expect, test } from '@playwright/test';
 import { BertTokenizer } from '../src/model/tokenizer.js';
+import { expectedFlops, expectedLengths } from '../src/testing/fca-oracle.js';
 
 const MODEL_DIR = 'models/sst2-bert-mini';
 const SST2_TRAIN = path.resolve(repoRoot, '../shared/data/glue/SST-2/train.tsv');
@@ -34,38 +35,10 @@ async function tokenCounts(sentences: string[]): Promise<number[]> {
   return sentences.map((sentence) => tokenizer.encode(sentence, null, 512).inputIds.length);
 }
 
-/**
- * Sequence lengths after each layer, written out from the FCA rules: keep
- * r = max(1, ceil(f * n0)) fine tokens, add min(K, n - r) clusters, reduce
- * only when that is shorter than n.
- */
-function expectedLengths(n0: number, fractions: number[], clusters: number): number[] {
-  const lengths: number[] = [];
-  let n = n0;
-  for (const fraction of fractions) {
-    const fine = Math.min(Math.max(1, Math.ceil(fraction * n0 - 1e-6)), n);
-    const merged = Math.min(clusters, n - fine);
-    if (fine + merged < n) n = fine + merged;
-    lengths.push(n);
-  }
-  return lengths;
-}
-
-/** Encoder FLOPs: per layer 8 n_in D^2 + 4 n_in^2 D + 4 n_out D F. */
-function expectedFlops(n0: number, lengths: number[]): number {
-  let total = 0;
-  let nIn = n0;
-  for (const nOut of lengths) {
-    total += 8 * nIn * HIDDEN * HIDDEN + 4 * nIn * nIn * HIDDEN + 4 * nOut * HIDDEN * FFN;
-    nIn = nOut;
-  }
-  return total;
-}
-
 function expectedRatio(counts: number[], fractions: number[], clusters: number): number {
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-  const fca = sum(counts.map((n0) => expectedFlops(n0, expectedLengths(n0, fractions, clusters))));
-  const dense = sum(counts.map((n0) => expectedFlops(n0, new Array<number>(LAYERS).fill(n0))));
+  const fca = sum(counts.map((n0) => expectedFlops(n0, expectedLengths(n0, fractions, clusters), HIDDEN, FFN)));
+  const dense = sum(counts.map((n0) => expectedFlops(n0, new Array<number>(LAYERS).fill(n0), HIDDEN, FFN)));
   return fca / dense;
 }
 
@@ -139,7 +112,7 @@ test.describe('retention calibration', () => {
         const lengths = expectedLengths(counts[i], retention, 2);
         expect(line.error, `sentence ${i}`).toBeUndefined();
         expect(line.tokens_per_layer, `sentence ${i}: lengths from the file's retention`).toEqual(lengths);
-        expect(line.flops, `sentence ${i}: flops`).toBe(expectedFlops(counts[i], lengths));
+        expect(line.flops, `sentence ${i}: flops`).toBe(expectedFlops(counts[i], lengths, HIDDEN, FFN));
       });
 
       const conflict = await runCli(['classify', '--model', MODEL_DIR, '--retention-file', output, '--clusters', '1'], stdin);

@@ -35,6 +35,7 @@ import {
   readRetentionFile,
   retentionFileFromCalibration,
 } from '../src/fca/retention-file.js';
+import { expectedFlops, expectedLengths } from '../src/testing/fca-oracle.js';
 
 // sst2-bert-mini's shape: 4 layers, hidden size 256, feed-forward width 1024.
 const LAYERS = 4;
@@ -45,40 +46,12 @@ const SHAPE = { hiddenSize: HIDDEN, intermediateSize: FFN };
 // 120 input lengths between 5 and 60 tokens, about the spread of SST-2 sentences.
 const LENGTHS = Array.from({ length: 120 }, (_, i) => 5 + ((i * 37 + 11) % 56));
 
-/**
- * Sequence lengths after each layer, written out from the FCA rules: keep
- * r = max(1, ceil(f * n0)) fine tokens, add min(K, n - r) clusters, reduce
- * only when that is shorter than n.
- */
-function lengthsAfterLayers(n0: number, fractions: number[], clusters: number): number[] {
-  const lengths: number[] = [];
-  let n = n0;
-  for (const fraction of fractions) {
-    const fine = Math.min(Math.max(1, Math.ceil(fraction * n0 - 1e-6)), n);
-    const merged = Math.min(clusters, n - fine);
-    if (fine + merged < n) n = fine + merged;
-    lengths.push(n);
-  }
-  return lengths;
-}
-
-/** Encoder FLOPs: per layer 8 n_in D^2 + 4 n_in^2 D + 4 n_out D F. */
-function flopsOf(n0: number, lengths: number[]): number {
-  let total = 0;
-  let nIn = n0;
-  for (const nOut of lengths) {
-    total += 8 * nIn * HIDDEN * HIDDEN + 4 * nIn * nIn * HIDDEN + 4 * nOut * HIDDEN * FFN;
-    nIn = nOut;
-  }
-  return total;
-}
-
 function expectedRatio(fractions: number[], clusters: number, inputLengths = LENGTHS): number {
   let fca = 0;
   let dense = 0;
   for (const n0 of inputLengths) {
-    fca += flopsOf(n0, lengthsAfterLayers(n0, fractions, clusters));
-    dense += flopsOf(n0, new Array<number>(fractions.length).fill(n0));
+    fca += expectedFlops(n0, expectedLengths(n0, fractions, clusters), HIDDEN, FFN);
+    dense += expectedFlops(n0, new Array<number>(fractions.length).fill(n0), HIDDEN, FFN);
   }
   return fca / dense;
 }
