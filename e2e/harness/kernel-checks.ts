@@ -5,7 +5,7 @@
 import { ComputeRecorder, KERNELS, dispatchGemm, gatherMergeDispatch, groups, type GemmActivation } from '../../src/engine/kernels.js';
 import { transposeLinear, uploadGemmWeight } from '../../src/engine/gpu-weights.js';
 import { BufferPool, uploadStorage } from '../../src/gpu/buffers.js';
-import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { PipelineCache, type KernelSpec } from '../../src/gpu/pipelines.js';
 import { chooseGemmVariant, gemmDeviceFacts, type GemmTile, type GemmVariant } from '../../src/gpu/tuning.js';
 import * as ref from '../../src/reference/ops.js';
 import { authorsAttentionProbabilities, authorsReduce } from '../../src/reference/authors.js';
@@ -301,6 +301,45 @@ export interface ReductionCase {
   seed?: number;
 }
 
+/**
+ * Runs top-k selection, destination assignment and gather/merge on poisoned
+ * output buffers, and returns the keep states, destinations, output rows and
+ * output provenance as read back.
+ */
+async function runSelection({ kernels, weighting, shape, buffers }: {
+  kernels: { topK: KernelSpec; assign: KernelSpec };
+  weighting: 'weighted' | 'mean' | 'authors';
+  shape: { b: number; stride: number; outStride: number; hidden: number };
+  buffers: { info: GPUBuffer; scores: Float32Array; hiddenIn: Float32Array; provenance: Int32Array };
+}) {
+  const { b, stride, outStride, hidden } = shape;
+  const { info } = buffers;
+  const scoreBuffer = upload(buffers.scores);
+  const keep = poisoned(b * stride * 4);
+  const destination = poisoned(b * stride * 4);
+  const source = poisoned(b * outStride * 4);
+  const hiddenOut = poisoned(b * outStride * hidden * 4);
+  const provenanceOut = poisoned(b * outStride * 8);
+  const params = [b, stride, outStride, hidden, 1, 0];
+  const hiddenBuffer = upload(buffers.hiddenIn);
+  const [keepResult, destinationResult, hiddenResult, originResult] = await runRecorded((recorder) => {
+    recorder.dispatch(kernels.topK, params, { 1: info, 4: scoreBuffer, 5: keep }, [groups(stride, 64), b]);
+    recorder.dispatch(kernels.assign, params, { 1: info, 6: keep, 7: destination, 8: source }, [groups(stride, 64), b]);
+    const merge = gatherMergeDispatch(weighting, {
+      seqInfo: info,
+      scores: scoreBuffer,
+      destination,
+      source,
+      hiddenIn: hiddenBuffer,
+      hiddenOut,
+      provenanceIn: upload(buffers.provenance),
+      provenanceOut,
+    });
+    recorder.dispatch(merge.kernel, params, merge.bindings, [groups(hidden / 4, 16), groups(outStride, 4), b]);
+  }, [keep, destination, hiddenOut, provenanceOut]);
+  return { keepResult, destinationResult, hiddenResult, originResult };
+}
+
 /** topKSelect + assignDestinations + gatherMerge, given the scores, against reduceSequence. */
 export async function checkReduction({ sequences, hidden, scores: scoreKind, weighting, seed = 6 }: ReductionCase) {
   await kernelContext();
@@ -327,33 +366,12 @@ export async function checkReduction({ sequences, hidden, scores: scoreKind, wei
     return { h, sc, counts };
   });
   const info = upload(new Uint32Array(plans.flatMap((p) => [p.n, p.fine, p.clusters, p.nOut])));
-  const scoreBuffer = upload(scores);
-  const keep = poisoned(b * stride * 4);
-  const destination = poisoned(b * stride * 4);
-  const source = poisoned(b * outStride * 4);
-  const hiddenOut = poisoned(b * outStride * hidden * 4);
-  const provenanceOut = poisoned(b * outStride * 8);
-  const params = [b, stride, outStride, hidden, 1, 0];
-  const hiddenBuffer = upload(hiddenIn);
-  const [keepResult, hiddenResult, originResult] = await runRecorded((recorder) => {
-    recorder.dispatch(KERNELS.topKSelect, params, { 1: info, 4: scoreBuffer, 5: keep }, [groups(stride, 64), b]);
-    recorder.dispatch(KERNELS.assignDestinations, params, { 1: info, 6: keep, 7: destination, 8: source }, [groups(stride, 64), b]);
-    const merge = gatherMergeDispatch(weighting, {
-      seqInfo: info,
-      scores: scoreBuffer,
-      destination,
-      source,
-      hiddenIn: hiddenBuffer,
-      hiddenOut,
-      provenanceIn: upload(provenance),
-      provenanceOut,
-    });
-    recorder.dispatch(merge.kernel, params, merge.bindings, [
-      groups(hidden / 4, 16),
-      groups(outStride, 4),
-      b,
-    ]);
-  }, [keep, hiddenOut, provenanceOut]);
+  const { keepResult, hiddenResult, originResult } = await runSelection({
+    kernels: { topK: KERNELS.topKSelect, assign: KERNELS.assignDestinations },
+    weighting,
+    shape: { b, stride, outStride, hidden },
+    buffers: { info, scores, hiddenIn, provenance },
+  });
 
   const gpuKeep = new Uint32Array(keepResult);
   const gpuHidden = new Float32Array(hiddenResult);
@@ -505,29 +523,12 @@ export async function checkAuthorsReduction({ sequences, hidden, scores: scoreKi
     return { h, sc, counts };
   });
   const info = upload(new Uint32Array(sequences.flatMap(({ n, fine, clusters }) => [n, fine, clusters, fine + clusters])));
-  const scoreBuffer = upload(scores);
-  const keep = poisoned(b * stride * 4);
-  const destination = poisoned(b * stride * 4);
-  const source = poisoned(b * outStride * 4);
-  const hiddenOut = poisoned(b * outStride * hidden * 4);
-  const provenanceOut = poisoned(b * outStride * 8);
-  const params = [b, stride, outStride, hidden, 1, 0];
-  const hiddenBuffer = upload(hiddenIn);
-  const [keepResult, destinationResult, hiddenResult, originResult] = await runRecorded((recorder) => {
-    recorder.dispatch(KERNELS.topKSelectAuthors, params, { 1: info, 4: scoreBuffer, 5: keep }, [groups(stride, 64), b]);
-    recorder.dispatch(KERNELS.assignDestinationsAuthors, params, { 1: info, 6: keep, 7: destination, 8: source }, [groups(stride, 64), b]);
-    const merge = gatherMergeDispatch('authors', {
-      seqInfo: info,
-      scores: scoreBuffer,
-      destination,
-      source,
-      hiddenIn: hiddenBuffer,
-      hiddenOut,
-      provenanceIn: upload(provenance),
-      provenanceOut,
-    });
-    recorder.dispatch(merge.kernel, params, merge.bindings, [groups(hidden / 4, 16), groups(outStride, 4), b]);
-  }, [keep, destination, hiddenOut, provenanceOut]);
+  const { keepResult, destinationResult, hiddenResult, originResult } = await runSelection({
+    kernels: { topK: KERNELS.topKSelectAuthors, assign: KERNELS.assignDestinationsAuthors },
+    weighting: 'authors',
+    shape: { b, stride, outStride, hidden },
+    buffers: { info, scores, hiddenIn, provenance },
+  });
 
   const gpuKeep = new Uint32Array(keepResult);
   const gpuDestination = new Int32Array(destinationResult);
