@@ -25,8 +25,8 @@ export interface BenchOptions {
   /** Minimum GFLOP per timed run: small shapes repeat the dispatch within one pass to reach it. */
   minGflopPerRun: number;
   /**
-   * Tiles to time for the texture variants, each as its own entry; empty: the
-   * tile the engine picks for each shape (chooseGemmTile).
+   * Tiles of the texture variants to time, each as its own entry. When empty,
+   * each shape runs the tile that chooseGemmTile picks.
    */
   tiles: GemmTile[];
 }

@@ -16,7 +16,7 @@ model_dir() {
     mini) echo models/sst2-bert-mini ;;
     distilled) echo models/sst2-bert-mini-fca-distilled ;;
     shared-fca) echo ../shared/models/sst2-bert-mini-fca ;;
-    # Not shipped: tools/README.md gives the finetune command that writes it (about 6 minutes).
+    # Not shipped: the finetune command in ACCURACY.md writes these two (about 6 minutes each).
     k1-tuned) echo runs/k1-r0.01 ;;
     k1-tuned-seed3) echo runs/k1-r0.01-seed3 ;;
     *) echo "invalid model key '$1'; use mini, distilled, shared-fca, k1-tuned or k1-tuned-seed3" >&2; exit 2 ;;

@@ -27,8 +27,8 @@ describe('chooseGemmTile', () => {
   });
 
   it('counts rounds of workgroups over the threads', () => {
-    // 16 rows by 64 columns: with 16 threads every tile finishes in one round, so the tile with the
-    // fewest rows per workgroup wins; with 1 thread the workgroups run one after another and speed decides.
+    // 16 rows by 64 columns. With 16 threads every tile finishes in one round, so the smallest tile wins.
+    // With 1 thread the workgroups run one after another, so speed per thread decides.
     expect(rowsOf({ rows: 16, inFeatures: 256, outPadded: 64 }, 16)).toBe(4);
     expect(rowsOf({ rows: 16, inFeatures: 256, outPadded: 64 }, 1)).toBe(16);
   });

@@ -6,8 +6,8 @@ import http from 'node:http';
 import { importDependency } from './dependency.mjs';
 
 /**
- * Starts the server. `vite` contains the vite options besides the fixed ones
- * (no config file, warnings only, middleware mode, no file watcher); its
+ * Starts the server. `vite` contains the vite options besides the fixed ones:
+ * no config file, warnings only, middleware mode and no file watcher. Its
  * `server` entry may be a function of the Node HTTP server, for websocket
  * options that need it. `before(req, res)` may answer a request first and
  * return true. Rejects with "LABEL could not listen on 127.0.0.1: ..." when no

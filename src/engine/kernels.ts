@@ -182,7 +182,7 @@ const GEMM_ACTIVATIONS: Record<GemmActivation, { suffix: string; defines: { GELU
 const gemmKernelCache = new Map<string, KernelSpec>();
 
 /**
- * The kernel of one GEMM variant, activation and tile, named
+ * Returns the kernel of one GEMM variant, activation and tile, named
  * gemm<Variant>[<Tile>]<Activation> (for example gemmTextureSubgroupsR4Gelu);
  * the variant's first tile, its default, adds no tile to the name.
  */

@@ -8,8 +8,8 @@
  * The GEMM strategies (shaders/gemm-tiled.wgsl and shaders/gemm.wgsl):
  * - 'tiled': 64 x 64 output tiles staged through workgroup memory, the weight
  *   in a [k, n] storage buffer. The usual choice for GPUs.
- * - 'texture': no workgroup memory; each invocation keeps a 16, 8 or 4 by 8
- *   output tile in registers and samples the weight from an rgba32float texture.
+ * - 'texture': no workgroup memory. Each invocation keeps a 16, 8 or 4 by 8
+ *   output tile in registers, and it samples the weight from a texture.
  * - 'textureSubgroups': 'texture', with each row of a read once per subgroup
  *   and shared through subgroupBroadcast. Needs the 'subgroups' feature.
  */
@@ -75,28 +75,24 @@ export function gemmWeightStorage(variant: GemmVariant): GemmWeightStorage {
 export interface GemmTile {
   rows: number;
   vec4s: number;
+  /** Speed per CPU thread relative to the variant's default tile; 1 when absent. */
+  speed?: number;
 }
 
 /** The tiled kernel's one tile (shaders/gemm-tiled.wgsl). */
 export const TILED_GEMM_TILE: GemmTile = { rows: 64, vec4s: 16 };
 
 /**
- * Tiles of the texture kernels (shaders/gemm.wgsl), the default first, with
- * their speed per CPU thread relative to the 16-row tile: 16, 8 or 4 rows
- * (ROWS_16, ROWS_8) by 16 vec4 columns. Measured at 128x768x3072 and
- * 128x3072x768 with `node bench/gemm.mjs --tiles 16x16,8x16,4x16`: 3.45,
- * 2.82 and 1.92 GFLOP per CPU-second.
+ * Tiles of the texture kernels (shaders/gemm.wgsl), the default first: 16, 8
+ * or 4 rows (ROWS_16, ROWS_8) by 16 vec4 columns. Their speeds come from
+ * 128x768x3072 and 128x3072x768 with `node bench/gemm.mjs --tiles
+ * 16x16,8x16,4x16`, which gave 3.45, 2.82 and 1.92 GFLOP per CPU-second.
  */
 export const TEXTURE_GEMM_TILES: readonly GemmTile[] = [
-  { rows: 16, vec4s: 16 },
-  { rows: 8, vec4s: 16 },
-  { rows: 4, vec4s: 16 },
+  { rows: 16, vec4s: 16, speed: 1 },
+  { rows: 8, vec4s: 16, speed: 0.82 },
+  { rows: 4, vec4s: 16, speed: 0.56 },
 ];
-const TEXTURE_TILE_SPEED = new Map<number, number>([
-  [16, 1],
-  [8, 0.82],
-  [4, 0.56],
-]);
 
 /** Returns the kernel-name part of a tile, such as R8. */
 export function gemmTileName(tile: GemmTile): string {
@@ -126,7 +122,7 @@ export function chooseGemmTile(tiles: readonly GemmTile[], shape: { rows: number
   let bestCost = Infinity;
   for (const tile of tiles) {
     const workgroups = Math.ceil(shape.outPadded / 4 / tile.vec4s) * Math.ceil(shape.rows / tile.rows);
-    const cost = (Math.ceil(workgroups / threads) * tile.rows * tile.vec4s) / (TEXTURE_TILE_SPEED.get(tile.rows) ?? 1);
+    const cost = (Math.ceil(workgroups / threads) * tile.rows * tile.vec4s) / (tile.speed ?? 1);
     if (cost < bestCost) {
       best = tile;
       bestCost = cost;
