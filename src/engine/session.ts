@@ -185,7 +185,7 @@ export class FcaModel {
         if (!question || typeof question.text !== 'string' || !Array.isArray(question.choices) || question.choices.length === 0 || question.choices.some((c) => typeof c !== 'string')) {
           throw new InputError(`question ${index}: expected {text: string, choices: string[]} with at least one choice, got ${JSON.stringify(question).slice(0, 200)}.`);
         }
-        if (question.text.trim() === '') throw new InputError(`question ${index}: the text ${JSON.stringify(question.text)} is empty; pass at least one word.`);
+        nonEmpty(question.text, `question ${index}: `);
       });
       const pairs = list.flatMap((question) => question.choices.map((choice) => ({ text: question.text, text_pair: choice })));
       const encoded = this.encodeAll(pairs);
@@ -381,9 +381,9 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions &
   return model;
 }
 
-/** Returns `text`, or throws an InputError when it has nothing but white space. */
-function nonEmpty(text: string): string {
-  if (text.trim() === '') throw new InputError(`the text ${JSON.stringify(text)} is empty; pass at least one word.`);
+/** Returns `text`, or throws an InputError, its message starting with `where`, when it has nothing but white space. */
+function nonEmpty(text: string, where = ''): string {
+  if (text.trim() === '') throw new InputError(`${where}the text ${JSON.stringify(text)} is empty; pass at least one word.`);
   return text;
 }
 
